@@ -1,0 +1,208 @@
+//! [`LoopError`]: every way running a loop can fail.
+
+use std::fmt;
+
+use crate::task::TaskId;
+use crate::time::Instant;
+
+/// A task that could not make progress when a deadlock was detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's name (`Task-N` unless it was named).
+    pub name: String,
+}
+
+/// Why running (or closing) a loop failed.
+///
+/// Errors that asyncio also raises display **asyncio's exact wording** with `{}`; the
+/// alternate form `{:#}` adds what to do about it (also available as [`LoopError::hint`]).
+/// The simulator's own errors (deadlock, step limit, unobserved panics, …) always explain
+/// themselves.
+///
+/// After any of these errors the loop is left consistent: it is not running, nothing
+/// queued was lost, and it can be run again or closed.
+///
+/// ```
+/// let lp = simloop::new_event_loop();
+/// lp.close().unwrap();
+/// let err = lp.run_until_complete(async {}).unwrap_err();
+/// assert_eq!(err, simloop::LoopError::Closed);
+/// assert_eq!(err.to_string(), "Event loop is closed");
+/// assert!(format!("{err:#}").contains("create a new loop"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoopError {
+    /// The loop was closed: "Event loop is closed".
+    Closed,
+    /// `run_*` on a loop that is already running: "This event loop is already running".
+    AlreadyRunning,
+    /// `run_*` on one loop while another runs in this thread:
+    /// "Cannot run the event loop while another loop is running".
+    AnotherLoopRunning,
+    /// `close()` on a running loop: "Cannot close a running event loop".
+    CloseRunning,
+    /// No loop is running in this thread: "no running event loop".
+    NoRunningLoop,
+    /// `simloop::run` inside a running loop:
+    /// "simloop::run() cannot be called from a running event loop".
+    RunInRunningLoop,
+    /// `stop()` took effect before the future passed to `run_until_complete` finished:
+    /// "Event loop stopped before Future completed." The future's task stays alive and
+    /// continues on the next run.
+    StoppedBeforeComplete,
+    /// The future passed to `run_until_complete` was cancelled.
+    MainCancelled {
+        /// The main task.
+        task: TaskId,
+    },
+    /// Nothing was runnable, no timer was pending, and the future was not done.
+    Deadlock {
+        /// Every task still pending, in id order.
+        blocked: Vec<BlockedTask>,
+        /// Steps run so far by this loop.
+        step: u64,
+        /// The virtual time of the deadlock.
+        time: Instant,
+    },
+    /// The run took more than `max_steps` steps (a livelock guard).
+    StepLimit {
+        /// The limit that was exceeded.
+        limit: u64,
+        /// The virtual time when it was hit.
+        time: Instant,
+    },
+    /// A task panicked and nobody could observe the panic (its `Task` handle was dropped).
+    TaskPanicked {
+        /// The task's id.
+        task: TaskId,
+        /// The task's name.
+        name: String,
+        /// The panic message.
+        message: String,
+    },
+    /// A `call_soon`/`call_later`/`call_at` callback panicked.
+    CallbackPanicked {
+        /// The callback's handle number (as in the trace).
+        handle: u32,
+        /// The panic message.
+        message: String,
+    },
+    /// A task of this loop was woken from another OS thread: a source of nondeterminism.
+    ForeignWake {
+        /// How many such wakes were seen.
+        count: u64,
+    },
+    /// The scheduling policy could not make a decision.
+    Policy {
+        /// The policy's name.
+        policy: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl LoopError {
+    /// What to do about this error, in one sentence.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            LoopError::Closed => "a closed loop cannot run anything again: create a new loop with simloop::new_event_loop()",
+            LoopError::AlreadyRunning => "you are inside this loop already: await the future (or create_task it) instead of calling run_until_complete/run_forever again",
+            LoopError::AnotherLoopRunning => "one thread runs one loop at a time: await the future on the running loop, or run the other loop after this one returns",
+            LoopError::CloseRunning => "call stop() and close the loop after run_forever/run_until_complete has returned",
+            LoopError::NoRunningLoop => "call this from inside a task or callback of a running loop (e.g. within simloop::run or run_until_complete)",
+            LoopError::RunInRunningLoop => "you are already inside a running loop: await the future directly (or create_task it)",
+            LoopError::StoppedBeforeComplete => "stop() was called before the future finished; run the loop again to let it finish, or don't call stop()",
+            LoopError::MainCancelled { .. } => "the future's task was cancelled by someone holding its handle or awaiting chain",
+            LoopError::Deadlock { .. } => "find what the blocked tasks await: a channel, lock or event that nobody will ever signal",
+            LoopError::StepLimit { .. } => "a task may be spinning (yielding in a loop while waiting for a condition that never comes); raise the limit with Builder::max_steps(n) if the program really needs more steps",
+            LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
+            LoopError::CallbackPanicked { .. } => "fix the callback, or catch the panic inside it",
+            LoopError::ForeignWake { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
+            LoopError::Policy { .. } => "check the policy's input (seed, trace or bytes)",
+        }
+    }
+}
+
+impl fmt::Display for LoopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoopError::Closed => f.write_str("Event loop is closed")?,
+            LoopError::AlreadyRunning => f.write_str("This event loop is already running")?,
+            LoopError::AnotherLoopRunning => {
+                f.write_str("Cannot run the event loop while another loop is running")?
+            }
+            LoopError::CloseRunning => f.write_str("Cannot close a running event loop")?,
+            LoopError::NoRunningLoop => f.write_str("no running event loop")?,
+            LoopError::RunInRunningLoop => {
+                f.write_str("simloop::run() cannot be called from a running event loop")?
+            }
+            LoopError::StoppedBeforeComplete => {
+                f.write_str("Event loop stopped before Future completed.")?
+            }
+            LoopError::MainCancelled { task } => write!(
+                f,
+                "the future passed to run_until_complete (task Task-{task}) was cancelled"
+            )?,
+            LoopError::Deadlock {
+                blocked,
+                step,
+                time,
+            } => {
+                write!(
+                    f,
+                    "deadlock: nothing is runnable and no timer is pending at step {step} \
+                     (virtual time {time}), but the future is not done; {} blocked task{}:",
+                    blocked.len(),
+                    if blocked.len() == 1 { "" } else { "s" }
+                )?;
+                for (i, b) in blocked.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    write!(f, "{sep}{} (id {})", b.name, b.id)?;
+                }
+                write!(f, ". {}", self.hint())?;
+                return Ok(());
+            }
+            LoopError::StepLimit { limit, time } => {
+                write!(
+                    f,
+                    "step limit exceeded: the run took more than {limit} steps (max_steps) \
+                     without finishing, at virtual time {time}. {}",
+                    self.hint()
+                )?;
+                return Ok(());
+            }
+            LoopError::TaskPanicked {
+                task,
+                name,
+                message,
+            } => {
+                write!(
+                    f,
+                    "task {name} (id {task}) panicked and nobody awaited it: {message}"
+                )?;
+            }
+            LoopError::CallbackPanicked { handle, message } => {
+                write!(f, "Exception in callback {handle}: {message}")?;
+            }
+            LoopError::ForeignWake { count } => {
+                write!(
+                    f,
+                    "nondeterminism detected: {count} wake(s) of this loop's tasks came from \
+                     another OS thread"
+                )?;
+            }
+            LoopError::Policy { policy, message } => {
+                write!(f, "policy {policy} failed: {message}")?;
+            }
+        }
+        if f.alternate() {
+            write!(f, " ({})", self.hint())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoopError {}

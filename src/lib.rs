@@ -1,0 +1,270 @@
+//! # simloop — deterministic async tests on a virtual clock
+//!
+//! simloop is a single-threaded event loop with Python asyncio's API, for testing async
+//! Rust. Time is virtual (the clock jumps to the next timer whenever nothing is ready),
+//! every scheduling choice is made by a pluggable [`Policy`] (asyncio's [`Fifo`] order, or
+//! a seeded [`Random`] schedule), and every step is recorded in a [`Trace`]. The same
+//! seed and the same program give a byte-identical trace on every machine.
+//!
+//! ```
+//! use std::time::Duration;
+//! use std::{cell::RefCell, rc::Rc};
+//!
+//! async fn display(out: Rc<RefCell<Vec<String>>>, items: [&'static str; 4]) {
+//!     for i in items {
+//!         out.borrow_mut().push(i.to_string());
+//!         simloop::sleep(Duration::from_millis(1)).await;
+//!     }
+//! }
+//!
+//! let out = Rc::new(RefCell::new(Vec::new()));
+//! let lp = simloop::new_event_loop(); // FIFO: asyncio's own order
+//! lp.run_until_complete(simloop::gather([
+//!     display(out.clone(), ["0", "1", "2", "3"]),
+//!     display(out.clone(), ["a", "b", "c", "d"]),
+//! ])).unwrap();
+//! assert_eq!(out.borrow().join(" "), "0 a 1 b 2 c 3 d");
+//! assert_eq!(lp.elapsed(), Duration::from_millis(4)); // virtual time
+//!
+//! // A seeded loop chooses among everything runnable; the seed replays exactly.
+//! let run = |seed| {
+//!     let out = Rc::new(RefCell::new(Vec::new()));
+//!     let lp = simloop::EventLoop::builder().seed(seed).build();
+//!     lp.run_until_complete(simloop::gather([
+//!         display(out.clone(), ["0", "1", "2", "3"]),
+//!         display(out.clone(), ["a", "b", "c", "d"]),
+//!     ])).unwrap();
+//!     let text = out.borrow().join(" ");
+//!     (text, lp.trace().to_string())
+//! };
+//! assert_eq!(run(7), run(7));
+//! ```
+//!
+//! ## Map of the API
+//!
+//! | asyncio | simloop |
+//! | --- | --- |
+//! | `asyncio.run(main())` | [`run`] |
+//! | `new_event_loop`, `get_event_loop`, `set_event_loop`, `get_running_loop` | [`new_event_loop`], [`get_event_loop`], [`set_event_loop`], [`get_running_loop`] |
+//! | `loop.run_until_complete`, `run_forever`, `stop`, `close`, `is_running`, `is_closed` | [`EventLoop`] methods of the same names |
+//! | `loop.call_soon`, `call_later`, `call_at`, `time` | [`EventLoop::call_soon`], [`EventLoop::call_later`], [`EventLoop::call_at`] (returning [`Handle`]/[`TimerHandle`]), [`EventLoop::time`] |
+//! | `create_task`, `Task.cancel` | [`create_task`], [`EventLoop::create_task`], [`Task`] |
+//! | `sleep(d)`, `sleep(0)` | [`sleep`], [`yield_now`] |
+//! | `wait_for`, `timeout` | [`wait_for`], [`timeout`], [`timeout_at`] ([`Elapsed`]) |
+//! | `gather`, `wait`, `as_completed`, `shield`, `TaskGroup` | [`gather`], [`wait`], [`as_completed`], [`shield`], [`task_group`] |
+//!
+//! Errors asyncio raises keep asyncio's wording ([`LoopError`]); the simulator adds
+//! deadlock detection (naming every blocked task) and a step limit against livelocks.
+//!
+//! ## Differences from asyncio, on purpose
+//!
+//! - [`get_event_loop`] creates a loop when the thread has none, in every thread (Rust
+//!   tests run on worker threads), even after `set_event_loop(None)`; Python 3.14 raises.
+//! - Rust code cannot catch a cancellation: a cancelled task's future is dropped at its
+//!   next step (destructors run) and the task ends [`TaskError::Cancelled`].
+//! - Equal timer deadlines fire in registration order under FIFO (asyncio's heap order is
+//!   "undefined"); [`gather`] re-raises a child's panic after all children finished.
+//!
+//! ## Environment
+//!
+//! `SIMLOOP_SEED=N` (decimal or `0x` hex) makes [`new_event_loop`] (and so [`run`] and
+//! [`get_event_loop`]) use [`Random`] with seed `N`. Builders never read the environment.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod combinators;
+mod error;
+mod event_loop;
+pub mod policy;
+mod task;
+mod time;
+pub mod trace;
+
+pub use combinators::{
+    as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError,
+    GroupFailure, ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
+};
+pub use error::{BlockedTask, LoopError};
+pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
+pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random};
+pub use task::{PanicPayload, Task, TaskError, TaskId};
+pub use time::{
+    sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep,
+    Timeout, YieldNow,
+};
+pub use trace::{Event, EventKind, ParseError, PollOutcome, Trace};
+
+use std::future::Future;
+
+/// Parses a seed as written in `SIMLOOP_SEED`: decimal, or hex with a `0x` prefix.
+///
+/// ```
+/// assert_eq!(simloop::parse_seed("42"), Ok(42));
+/// assert_eq!(simloop::parse_seed("0x2a"), Ok(42));
+/// assert!(simloop::parse_seed("forty-two").is_err());
+/// ```
+///
+/// # Errors
+/// A message naming what was expected and what was given.
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    r.map_err(|e| {
+        format!("expected a u64 seed in decimal (42) or hex with 0x (0x2a), got {s:?} ({e})")
+    })
+}
+
+#[track_caller]
+pub(crate) fn env_seed() -> Option<u64> {
+    let v = std::env::var("SIMLOOP_SEED").ok()?;
+    match parse_seed(&v) {
+        Ok(s) => Some(s),
+        Err(e) => panic!("SIMLOOP_SEED: {e}"),
+    }
+}
+
+/// Creates a new loop (asyncio's `new_event_loop`): [`Fifo`] unless `SIMLOOP_SEED` is set,
+/// then [`Random`] with that seed. It is not set as the current loop.
+///
+/// ```
+/// let lp = simloop::new_event_loop();
+/// assert!(!lp.is_running() && !lp.is_closed());
+/// ```
+///
+/// # Panics
+/// If `SIMLOOP_SEED` is set to something that is not a seed (see [`parse_seed`]).
+#[track_caller]
+pub fn new_event_loop() -> EventLoop {
+    EventLoop::new()
+}
+
+/// The running loop, else this thread's current loop, else a new loop (set as current).
+///
+/// ```
+/// let a = simloop::get_event_loop();
+/// assert_eq!(a, simloop::get_event_loop());
+/// ```
+#[track_caller]
+pub fn get_event_loop() -> EventLoop {
+    if let Some(lp) = event_loop::running_loop() {
+        return lp;
+    }
+    if let Some(lp) = event_loop::current_loop() {
+        return lp;
+    }
+    let lp = new_event_loop();
+    set_event_loop(Some(&lp));
+    lp
+}
+
+/// Sets (or with `None` clears) this thread's current loop. It does not make it running.
+///
+/// ```
+/// let lp = simloop::new_event_loop();
+/// simloop::set_event_loop(Some(&lp));
+/// assert_eq!(simloop::get_event_loop(), lp);
+/// assert!(simloop::get_running_loop().is_err());
+/// ```
+pub fn set_event_loop(lp: Option<&EventLoop>) {
+    event_loop::set_current_loop(lp);
+}
+
+/// The loop running in this thread (asyncio's `get_running_loop`).
+///
+/// ```
+/// let err = simloop::get_running_loop().unwrap_err();
+/// assert_eq!(err.to_string(), "no running event loop");
+/// simloop::run(async {
+///     assert!(simloop::get_running_loop().unwrap().is_running());
+/// });
+/// ```
+///
+/// # Errors
+/// [`LoopError::NoRunningLoop`] outside a running loop.
+pub fn get_running_loop() -> Result<EventLoop, LoopError> {
+    event_loop::running_loop().ok_or(LoopError::NoRunningLoop)
+}
+
+/// Spawns `fut` on the running loop (asyncio's `create_task`).
+///
+/// # Panics
+/// "no running event loop" outside a running loop.
+#[track_caller]
+pub fn create_task<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    match event_loop::running_loop() {
+        Some(lp) => lp.create_task(fut),
+        None => panic!(
+            "create_task: no running event loop ({})",
+            LoopError::NoRunningLoop.hint()
+        ),
+    }
+}
+
+/// Like [`create_task`], with a name.
+///
+/// # Panics
+/// "no running event loop" outside a running loop.
+#[track_caller]
+pub fn create_task_named<F>(name: impl Into<String>, fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    match event_loop::running_loop() {
+        Some(lp) => lp.create_task_named(name, fut),
+        None => panic!(
+            "create_task_named: no running event loop ({})",
+            LoopError::NoRunningLoop.hint()
+        ),
+    }
+}
+
+/// Runs `fut` to completion on a new loop and returns its output (asyncio's `run`).
+///
+/// Creates a loop with [`new_event_loop`], sets it as current, runs `fut`, then cancels
+/// every task still pending (in id order) and lets the cancellations finish, clears the
+/// current loop and closes the loop. A panic in `fut` propagates after that cleanup.
+///
+/// ```
+/// let v = simloop::run(async { 1 + 1 });
+/// assert_eq!(v, 2);
+/// ```
+///
+/// # Panics
+/// If called inside a running loop ("simloop::run() cannot be called from a running event
+/// loop"), or if the loop fails ([`LoopError`]: deadlock, step limit, unobserved panic…),
+/// with the error's full message.
+#[track_caller]
+pub fn run<F>(fut: F) -> F::Output
+where
+    F: Future + 'static,
+{
+    if event_loop::running_loop().is_some() {
+        panic!("{:#}", LoopError::RunInRunningLoop);
+    }
+    let lp = new_event_loop();
+    set_event_loop(Some(&lp));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run_until_complete(fut)));
+    let shutdown = if matches!(r, Ok(Ok(_))) {
+        lp.cancel_leftovers()
+    } else {
+        Ok(())
+    };
+    set_event_loop(None);
+    let _ = lp.close();
+    match r {
+        Ok(Ok(v)) => match shutdown {
+            Ok(()) => v,
+            Err(e) => panic!("simloop::run: shutting down the loop failed: {e:#}"),
+        },
+        Ok(Err(e)) => panic!("simloop::run: {e:#}"),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}

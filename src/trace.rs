@@ -1,0 +1,1096 @@
+//! Execution traces: a compact, replayable record of everything the loop did.
+//!
+//! The loop appends 8-byte records on its hot path; [`Trace`] decodes them
+//! into [`Event`]s, renders them in a stable, versioned text format (see
+//! [`Trace`]'s `Display` impl), parses that format back ([`FromStr`]), and
+//! digests it into a 64-bit fingerprint for cheap determinism checks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+use std::str::FromStr;
+
+use crate::task::TaskId;
+use crate::time::Instant;
+
+/// A task was created and its first step queued (id = task). Not a step.
+pub(crate) const SPAWN: u8 = 0;
+/// The loop polled a task (id = task, flag = [`PollOutcome`]). A step.
+pub(crate) const POLL: u8 = 1;
+/// A task's step was queued because it was woken (id = task). Not a step.
+pub(crate) const WAKE: u8 = 2;
+/// A due timer fired (id = timer sequence number). A step.
+pub(crate) const TIMER: u8 = 3;
+/// A `call_soon`/`call_later` callback ran (id = handle sequence number). A step.
+pub(crate) const CALLBACK: u8 = 4;
+/// Cancellation of a task was requested (id = task). Not a step.
+pub(crate) const CANCEL: u8 = 5;
+/// The clock jumped forward; id = low 32 bits of the new time in ns. Always
+/// immediately followed by a [`CLOCK_HI`] record. Not a step.
+pub(crate) const CLOCK: u8 = 6;
+/// Second half of a clock jump: id = high 32 bits of the new time in ns.
+pub(crate) const CLOCK_HI: u8 = 7;
+/// The loop's stop request ran (id = 0). A step.
+pub(crate) const STOP: u8 = 8;
+/// A still-pending task was dropped by `close()` (id = task). Not a step.
+pub(crate) const DESTROY: u8 = 9;
+
+const HEADER_PREFIX: &str = "simloop-trace v1";
+const HEADER_EXPECTED: &str = "\"simloop-trace v1 header\"";
+const KINDS_EXPECTED: &str =
+    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy";
+const OUTCOME_EXPECTED: &str = "poll outcome (pending, ready, panicked, cancelled)";
+const EOL: &str = "<end of line>";
+
+const fn is_step_kind(kind: u8) -> bool {
+    matches!(kind, POLL | TIMER | CALLBACK | STOP)
+}
+
+/// One compact 8-byte trace record.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Rec {
+    pub(crate) kind: u8,
+    pub(crate) flag: u8,
+    pub(crate) extra: u16,
+    pub(crate) id: u32,
+}
+
+/// How a poll step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// The future returned `Poll::Pending`.
+    Pending,
+    /// The future completed.
+    Ready,
+    /// The future panicked while being polled.
+    Panicked,
+    /// The task had been cancelled: its future was dropped instead of polled.
+    Cancelled,
+}
+
+impl PollOutcome {
+    const fn to_flag(self) -> u8 {
+        match self {
+            PollOutcome::Pending => 0,
+            PollOutcome::Ready => 1,
+            PollOutcome::Panicked => 2,
+            PollOutcome::Cancelled => 3,
+        }
+    }
+
+    const fn from_flag(flag: u8) -> PollOutcome {
+        match flag {
+            0 => PollOutcome::Pending,
+            1 => PollOutcome::Ready,
+            2 => PollOutcome::Panicked,
+            _ => PollOutcome::Cancelled,
+        }
+    }
+
+    const fn as_str(self) -> &'static str {
+        match self {
+            PollOutcome::Pending => "pending",
+            PollOutcome::Ready => "ready",
+            PollOutcome::Panicked => "panicked",
+            PollOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What happened in one trace event.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A task was created and its first step queued.
+    Spawn {
+        /// The new task.
+        task: TaskId,
+    },
+    /// A step: the loop polled a task (or dropped a cancelled one).
+    Poll {
+        /// The polled task.
+        task: TaskId,
+        /// How the poll ended.
+        outcome: PollOutcome,
+    },
+    /// A task's step was queued because it was woken.
+    Wake {
+        /// The woken task.
+        task: TaskId,
+    },
+    /// A step: a due timer fired.
+    Timer {
+        /// The timer's sequence number.
+        timer: u32,
+    },
+    /// A step: a `call_soon`/`call_later` callback ran.
+    Callback {
+        /// The callback handle's sequence number.
+        handle: u32,
+    },
+    /// Cancellation of a task was requested.
+    Cancel {
+        /// The task asked to cancel.
+        task: TaskId,
+    },
+    /// The virtual clock jumped forward.
+    Clock {
+        /// The new time.
+        to: Instant,
+    },
+    /// A step: the loop's stop request ran.
+    Stop,
+    /// A still-pending task was dropped when the loop was closed.
+    Destroy {
+        /// The dropped task.
+        task: TaskId,
+    },
+}
+
+impl EventKind {
+    /// Whether this event is a step (poll, timer, callback or stop).
+    pub fn is_step(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Poll { .. }
+                | EventKind::Timer { .. }
+                | EventKind::Callback { .. }
+                | EventKind::Stop
+        )
+    }
+}
+
+/// A decoded trace event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Step number: for a step, its own number (the first step is 1); for any
+    /// other event, the number of the last step before it (0 before any step).
+    pub step: u64,
+    /// Virtual time of the event (for a clock event, the new time).
+    pub time: Instant,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The record of one run of the loop.
+///
+/// Renders (via `Display`) to a stable, line-oriented text format and parses
+/// back from it (via [`FromStr`]); `parse(render(t)) == t` always holds.
+///
+/// ```
+/// use simloop::trace::{EventKind, Trace};
+///
+/// let text = "simloop-trace v1 policy=fifo seed=none\n\
+///             0 0.000000000 spawn 1 \"main\"\n\
+///             1 0.000000000 poll 1 pending\n\
+///             1 1.500000000 clock\n\
+///             2 1.500000000 timer 1\n\
+///             3 1.500000000 poll 1 ready\n";
+/// let trace: Trace = text.parse().unwrap();
+/// assert_eq!(trace.policy(), "fifo");
+/// assert_eq!(trace.seed(), None);
+/// assert_eq!(trace.len(), 5);
+/// assert_eq!(trace.steps(), 3);
+/// assert_eq!(trace.end_time().as_nanos(), 1_500_000_000);
+/// let first = trace.events().next().unwrap();
+/// assert!(matches!(first.kind, EventKind::Spawn { .. }));
+/// assert_eq!(trace.to_string(), text);
+/// assert_eq!(trace.digest(), text.parse::<Trace>().unwrap().digest());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Trace {
+    policy: String,
+    seed: Option<u64>,
+    recs: Vec<Rec>,
+    /// Explicit task names only.
+    names: BTreeMap<u32, String>,
+    /// Number of events (a clock record pair counts once).
+    events: usize,
+    /// Number of steps so far.
+    steps: u64,
+    /// Current virtual time.
+    now: Instant,
+}
+
+impl Trace {
+    /// An empty trace for a loop using scheduling `policy` (non-empty, no
+    /// whitespace) and optional `seed`.
+    pub(crate) fn new(policy: &str, seed: Option<u64>) -> Trace {
+        debug_assert!(valid_policy(policy), "bad policy name {policy:?}");
+        Trace {
+            policy: policy.to_owned(),
+            seed,
+            recs: Vec::new(),
+            names: BTreeMap::new(),
+            events: 0,
+            steps: 0,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// Appends one event record. Clock jumps must use [`Trace::push_clock`].
+    #[inline]
+    pub(crate) fn push(&mut self, kind: u8, flag: u8, id: u32) {
+        debug_assert!(kind <= DESTROY && kind != CLOCK && kind != CLOCK_HI);
+        debug_assert!((kind == POLL && flag <= 3) || flag == 0);
+        self.steps += u64::from(is_step_kind(kind));
+        self.events += 1;
+        self.recs.push(Rec {
+            kind,
+            flag,
+            extra: 0,
+            id,
+        });
+    }
+
+    /// Records that the clock jumped forward to `to` (must be later than the
+    /// current time).
+    pub(crate) fn push_clock(&mut self, to: Instant) {
+        debug_assert!(to > self.now, "clock must move forward");
+        let ns = to.as_nanos();
+        let rec = |kind, id| Rec {
+            kind,
+            flag: 0,
+            extra: 0,
+            id,
+        };
+        self.recs.push(rec(CLOCK, ns as u32));
+        self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
+        self.events += 1;
+        self.now = to;
+    }
+
+    /// Gives `task` an explicit name, shown on its spawn line. Call it after
+    /// the task's spawn record has been pushed.
+    pub(crate) fn set_name(&mut self, task: TaskId, name: &str) {
+        self.names.insert(task.as_u32(), name.to_owned());
+    }
+
+    /// Records the start of a poll step of `task` (outcome `Pending` for
+    /// now) and returns the record's index for [`Trace::end_poll`].
+    #[inline]
+    pub(crate) fn begin_poll(&mut self, task: TaskId) -> usize {
+        let index = self.recs.len();
+        self.push(POLL, PollOutcome::Pending.to_flag(), task.as_u32());
+        index
+    }
+
+    /// Sets the outcome of the poll record at `index` (from [`Trace::begin_poll`]).
+    #[inline]
+    pub(crate) fn end_poll(&mut self, index: usize, outcome: PollOutcome) {
+        let rec = &mut self.recs[index];
+        debug_assert_eq!(rec.kind, POLL);
+        rec.flag = outcome.to_flag();
+    }
+
+    /// The scheduling policy's name.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// The seed, if the policy is seeded.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    /// Whether no event has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// Number of steps (polls, timers, callbacks and stops).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The virtual time at the end of the trace.
+    pub fn end_time(&self) -> Instant {
+        self.now
+    }
+
+    /// The decoded events, in order.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        Events {
+            recs: self.recs.iter(),
+            step: 0,
+            time: Instant::ZERO,
+        }
+    }
+
+    /// The explicit name given to `task`, if any.
+    pub fn task_name(&self, task: TaskId) -> Option<&str> {
+        self.names.get(&task.as_u32()).map(String::as_str)
+    }
+
+    /// 64-bit FNV-1a hash of the rendered text: a stable fingerprint of the
+    /// run, identical across machines and Rust versions.
+    pub fn digest(&self) -> u64 {
+        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+        // Fnv1a::write_str never fails.
+        let _ = write!(hasher, "{self}");
+        hasher.0
+    }
+
+    /// The header line followed by the last `n` event lines.
+    pub fn render_tail(&self, n: usize) -> String {
+        let mut out = String::new();
+        let skip = self.events.saturating_sub(n);
+        let _ = self.write_header(&mut out);
+        for event in self.events().skip(skip) {
+            let _ = self.write_event(&mut out, &event);
+        }
+        out
+    }
+
+    /// The index of the first event line that differs between the two traces
+    /// (headers are not compared), with each side's rendered line (without
+    /// newline; `None` where that side has no more events). `None` if all
+    /// event lines are equal.
+    pub fn first_difference(
+        &self,
+        other: &Trace,
+    ) -> Option<(usize, Option<String>, Option<String>)> {
+        let (mut a, mut b) = (self.events(), other.events());
+        let mut index = 0;
+        loop {
+            let left = a.next().map(|e| self.line(&e));
+            let right = b.next().map(|e| other.line(&e));
+            if left.is_none() && right.is_none() {
+                return None;
+            }
+            if left != right {
+                return Some((index, left, right));
+            }
+            index += 1;
+        }
+    }
+
+    fn line(&self, event: &Event) -> String {
+        let mut out = String::new();
+        let _ = self.write_event(&mut out, event);
+        out.pop();
+        out
+    }
+
+    fn write_header<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
+        write!(w, "{HEADER_PREFIX} policy={} seed=", self.policy)?;
+        match self.seed {
+            Some(seed) => writeln!(w, "{seed}"),
+            None => writeln!(w, "none"),
+        }
+    }
+
+    fn write_event<W: fmt::Write + ?Sized>(&self, w: &mut W, event: &Event) -> fmt::Result {
+        write!(w, "{} {} ", event.step, Secs(event.time))?;
+        match event.kind {
+            EventKind::Spawn { task } => {
+                write!(w, "spawn {}", task.as_u32())?;
+                if let Some(name) = self.names.get(&task.as_u32()) {
+                    w.write_char(' ')?;
+                    write_quoted(w, name)?;
+                }
+            }
+            EventKind::Poll { task, outcome } => {
+                write!(w, "poll {} {}", task.as_u32(), outcome.as_str())?
+            }
+            EventKind::Wake { task } => write!(w, "wake {}", task.as_u32())?,
+            EventKind::Timer { timer } => write!(w, "timer {timer}")?,
+            EventKind::Callback { handle } => write!(w, "callback {handle}")?,
+            EventKind::Cancel { task } => write!(w, "cancel {}", task.as_u32())?,
+            EventKind::Clock { .. } => w.write_str("clock")?,
+            EventKind::Stop => w.write_str("stop")?,
+            EventKind::Destroy { task } => write!(w, "destroy {}", task.as_u32())?,
+        }
+        w.write_char('\n')
+    }
+
+    fn parse_event(&mut self, line: &str, spawned: &mut BTreeSet<u32>) -> Result<(), Fail> {
+        let mut cols = line.splitn(4, ' ');
+        let step_tok = cols.next().unwrap_or("");
+        let step = parse_u64(step_tok, "step number")?;
+        let time_tok = next_tok(&mut cols, "time")?;
+        let time = parse_time(time_tok)?;
+        let kind_tok = next_tok(&mut cols, KINDS_EXPECTED)?;
+        let kind = match kind_tok {
+            "spawn" => SPAWN,
+            "poll" => POLL,
+            "wake" => WAKE,
+            "timer" => TIMER,
+            "callback" => CALLBACK,
+            "cancel" => CANCEL,
+            "clock" => CLOCK,
+            "stop" => STOP,
+            "destroy" => DESTROY,
+            _ => return fail(KINDS_EXPECTED, kind_tok),
+        };
+        let want_step = self.steps + u64::from(is_step_kind(kind));
+        if step != want_step {
+            return fail(format!("step {want_step}"), step_tok);
+        }
+        if kind == CLOCK {
+            if time <= self.now {
+                return fail(format!("time later than {}", Secs(self.now)), time_tok);
+            }
+        } else if time != self.now {
+            return fail(format!("time {}", Secs(self.now)), time_tok);
+        }
+        let rest = cols.next();
+        if kind == SPAWN {
+            let rest = rest.ok_or_else(|| fail_of("task id", EOL))?;
+            let (id_tok, name) = match rest.split_once(' ') {
+                Some((id_tok, quoted)) => (id_tok, Some(unquote(quoted)?)),
+                None => (rest, None),
+            };
+            let id = parse_u32(id_tok, "task id")?;
+            if !spawned.insert(id) {
+                return fail("task id not spawned before", id_tok);
+            }
+            self.push(SPAWN, 0, id);
+            if let Some(name) = name {
+                self.set_name(TaskId::from_raw(id), &name);
+            }
+            return Ok(());
+        }
+        let mut args = rest.into_iter().flat_map(|r| r.split(' '));
+        match kind {
+            CLOCK => self.push_clock(time),
+            STOP => self.push(STOP, 0, 0),
+            POLL => {
+                let id = parse_u32(next_tok(&mut args, "task id")?, "task id")?;
+                let out_tok = next_tok(&mut args, OUTCOME_EXPECTED)?;
+                let outcome = match out_tok {
+                    "pending" => PollOutcome::Pending,
+                    "ready" => PollOutcome::Ready,
+                    "panicked" => PollOutcome::Panicked,
+                    "cancelled" => PollOutcome::Cancelled,
+                    _ => return fail(OUTCOME_EXPECTED, out_tok),
+                };
+                self.push(POLL, outcome.to_flag(), id);
+            }
+            _ => {
+                let what = if matches!(kind, TIMER | CALLBACK) {
+                    "sequence number"
+                } else {
+                    "task id"
+                };
+                let id = parse_u32(next_tok(&mut args, what)?, what)?;
+                self.push(kind, 0, id);
+            }
+        }
+        match args.next() {
+            Some(extra) => fail("end of line", extra),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_header(f)?;
+        for event in self.events() {
+            self.write_event(f, &event)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace")
+            .field("policy", &self.policy)
+            .field("seed", &self.seed)
+            .field("events", &self.events)
+            .field("steps", &self.steps)
+            .field("end_time", &self.now)
+            .finish()
+    }
+}
+
+impl FromStr for Trace {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Trace, ParseError> {
+        let mut trace: Option<Trace> = None;
+        let mut spawned = BTreeSet::new();
+        let mut lines = 0;
+        for (i, raw) in s.split('\n').enumerate() {
+            lines = i + 1;
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let result = match trace.as_mut() {
+                Some(t) => t.parse_event(line, &mut spawned),
+                None => parse_header(line).map(|t| trace = Some(t)),
+            };
+            result.map_err(|(expected, found)| ParseError {
+                line: lines,
+                expected,
+                found,
+            })?;
+        }
+        trace.ok_or_else(|| ParseError {
+            line: lines,
+            expected: HEADER_EXPECTED.to_owned(),
+            found: "<end of input>".to_owned(),
+        })
+    }
+}
+
+/// Why a trace text could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based number of the offending line.
+    pub line: usize,
+    /// What the parser expected.
+    pub expected: String,
+    /// What it found instead.
+    pub found: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "trace line {}: expected {}, found {:?}",
+            self.line, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Decodes records into events.
+struct Events<'a> {
+    recs: std::slice::Iter<'a, Rec>,
+    step: u64,
+    time: Instant,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            let rec = *self.recs.next()?;
+            let task = TaskId::from_raw(rec.id);
+            let kind = match rec.kind {
+                SPAWN => EventKind::Spawn { task },
+                POLL => EventKind::Poll {
+                    task,
+                    outcome: PollOutcome::from_flag(rec.flag),
+                },
+                WAKE => EventKind::Wake { task },
+                TIMER => EventKind::Timer { timer: rec.id },
+                CALLBACK => EventKind::Callback { handle: rec.id },
+                CANCEL => EventKind::Cancel { task },
+                CLOCK => {
+                    let mut hi = 0;
+                    if let Some(next) = self.recs.as_slice().first() {
+                        if next.kind == CLOCK_HI {
+                            hi = next.id;
+                            self.recs.next();
+                        }
+                    }
+                    self.time = Instant::from_nanos(u64::from(hi) << 32 | u64::from(rec.id));
+                    EventKind::Clock { to: self.time }
+                }
+                STOP => EventKind::Stop,
+                DESTROY => EventKind::Destroy { task },
+                _ => continue, // stray CLOCK_HI or unknown kind: never pushed
+            };
+            self.step += u64::from(kind.is_step());
+            return Some(Event {
+                step: self.step,
+                time: self.time,
+                kind,
+            });
+        }
+    }
+}
+
+/// Streams bytes into a 64-bit FNV-1a hash.
+struct Fnv1a(u64);
+
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// Formats an instant as seconds with exactly nine decimals.
+struct Secs(Instant);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = self.0.as_nanos();
+        write!(f, "{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+    }
+}
+
+fn write_quoted<W: fmt::Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
+    w.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '\\' => w.write_str("\\\\")?,
+            '"' => w.write_str("\\\"")?,
+            '\n' => w.write_str("\\n")?,
+            '\r' => w.write_str("\\r")?,
+            '\t' => w.write_str("\\t")?,
+            c if c.is_control() => write!(w, "\\u{{{:02x}}}", u32::from(c))?,
+            c => w.write_char(c)?,
+        }
+    }
+    w.write_char('"')
+}
+
+/// (expected, found)
+type Fail = (String, String);
+
+fn fail_of(expected: impl Into<String>, found: &str) -> Fail {
+    (expected.into(), found.to_owned())
+}
+
+fn fail<T>(expected: impl Into<String>, found: &str) -> Result<T, Fail> {
+    Err(fail_of(expected, found))
+}
+
+fn next_tok<'a>(it: &mut impl Iterator<Item = &'a str>, what: &str) -> Result<&'a str, Fail> {
+    it.next().ok_or_else(|| fail_of(what, EOL))
+}
+
+fn valid_policy(policy: &str) -> bool {
+    !policy.is_empty() && !policy.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Parses a canonical decimal (digits only, no leading zeros).
+fn parse_u64(tok: &str, what: &str) -> Result<u64, Fail> {
+    let canonical = !tok.is_empty()
+        && tok.bytes().all(|b| b.is_ascii_digit())
+        && (tok == "0" || !tok.starts_with('0'));
+    match tok.parse() {
+        Ok(n) if canonical => Ok(n),
+        _ => fail(what, tok),
+    }
+}
+
+fn parse_u32(tok: &str, what: &str) -> Result<u32, Fail> {
+    let n = parse_u64(tok, what)?;
+    u32::try_from(n).or_else(|_| fail(what, tok))
+}
+
+fn parse_time(tok: &str) -> Result<Instant, Fail> {
+    const WHAT: &str = "time in seconds with 9 decimals";
+    let (secs, frac) = tok.split_once('.').ok_or_else(|| fail_of(WHAT, tok))?;
+    if frac.len() != 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return fail(WHAT, tok);
+    }
+    let secs = parse_u64(secs, WHAT).map_err(|_| fail_of(WHAT, tok))?;
+    let frac: u64 = frac.parse().map_err(|_| fail_of(WHAT, tok))?;
+    secs.checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(frac))
+        .map(Instant::from_nanos)
+        .ok_or_else(|| fail_of(WHAT, tok))
+}
+
+fn parse_header(line: &str) -> Result<Trace, Fail> {
+    let mut parts = line.split(' ');
+    let (magic, version) = (parts.next(), parts.next());
+    if magic != Some("simloop-trace") || version != Some("v1") {
+        return fail(HEADER_EXPECTED, line);
+    }
+    let policy = match parts.next().and_then(|p| p.strip_prefix("policy=")) {
+        Some(p) if valid_policy(p) => p,
+        other => return fail("policy=<name>", other.unwrap_or(EOL)),
+    };
+    let seed_tok = next_tok(&mut parts, "seed=<u64 | none>")?;
+    let seed = match seed_tok.strip_prefix("seed=") {
+        Some("none") => None,
+        Some(n) => Some(
+            parse_u64(n, "seed=<u64 | none>")
+                .map_err(|_| fail_of("seed=<u64 | none>", seed_tok))?,
+        ),
+        None => return fail("seed=<u64 | none>", seed_tok),
+    };
+    if let Some(extra) = parts.next() {
+        return fail("end of line", extra);
+    }
+    Ok(Trace::new(policy, seed))
+}
+
+/// Inverts [`write_quoted`] exactly, rejecting anything it would not produce.
+fn unquote(quoted: &str) -> Result<String, Fail> {
+    const WHAT: &str = "quoted task name";
+    let bad = || fail_of(WHAT, quoted);
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        let c = match c {
+            '\\' => match chars.next().ok_or_else(bad)? {
+                '\\' => '\\',
+                '"' => '"',
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                'u' => {
+                    let mut hex = 0;
+                    for want in ['{', 'x', 'x', '}'] {
+                        let got = chars.next().ok_or_else(bad)?;
+                        match (want, got) {
+                            ('x', '0'..='9' | 'a'..='f') => {
+                                hex = hex * 16 + got.to_digit(16).ok_or_else(bad)?
+                            }
+                            _ if want == got => {}
+                            _ => return Err(bad()),
+                        }
+                    }
+                    match char::from_u32(hex) {
+                        Some(c) if c.is_control() && !matches!(c, '\n' | '\r' | '\t') => c,
+                        _ => return Err(bad()),
+                    }
+                }
+                _ => return Err(bad()),
+            },
+            '"' => return Err(bad()),
+            c if c.is_control() => return Err(bad()),
+            c => c,
+        };
+        out.push(c);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(n: u32) -> TaskId {
+        TaskId::from_raw(n)
+    }
+
+    /// Covers every kind, a clock jump above 2^32 ns and a name needing escapes.
+    fn sample() -> Trace {
+        let mut tr = Trace::new("random", Some(42));
+        tr.push(SPAWN, 0, 1);
+        tr.push(SPAWN, 0, 2);
+        tr.set_name(t(2), "worker \"a\"\\\n\r\t\u{1b}\u{7f}é");
+        let i = tr.begin_poll(t(1));
+        tr.push(WAKE, 0, 2);
+        tr.push(SPAWN, 0, 3);
+        tr.end_poll(i, PollOutcome::Pending);
+        tr.push(CALLBACK, 0, 1);
+        tr.push_clock(Instant::from_nanos(1_000_000));
+        tr.push(TIMER, 0, 1);
+        let i = tr.begin_poll(t(2));
+        tr.end_poll(i, PollOutcome::Ready);
+        tr.push_clock(Instant::from_nanos((5 << 32) + 7));
+        let i = tr.begin_poll(t(1));
+        tr.end_poll(i, PollOutcome::Panicked);
+        tr.push(CANCEL, 0, 3);
+        let i = tr.begin_poll(t(3));
+        tr.end_poll(i, PollOutcome::Cancelled);
+        tr.push(STOP, 0, 0);
+        tr.push(DESTROY, 0, 4);
+        tr
+    }
+
+    const SAMPLE: &str = "simloop-trace v1 policy=random seed=42
+0 0.000000000 spawn 1
+0 0.000000000 spawn 2 \"worker \\\"a\\\"\\\\\\n\\r\\t\\u{1b}\\u{7f}é\"
+1 0.000000000 poll 1 pending
+1 0.000000000 wake 2
+1 0.000000000 spawn 3
+2 0.000000000 callback 1
+2 0.001000000 clock
+3 0.001000000 timer 1
+4 0.001000000 poll 2 ready
+4 21.474836487 clock
+5 21.474836487 poll 1 panicked
+5 21.474836487 cancel 3
+6 21.474836487 poll 3 cancelled
+7 21.474836487 stop
+7 21.474836487 destroy 4
+";
+
+    #[test]
+    fn rec_is_eight_bytes() {
+        assert_eq!(std::mem::size_of::<Rec>(), 8);
+    }
+
+    #[test]
+    fn renders_and_round_trips() {
+        let tr = sample();
+        assert_eq!(tr.to_string(), SAMPLE);
+        let parsed: Trace = SAMPLE.parse().unwrap();
+        assert_eq!(parsed, tr);
+        assert_eq!(parsed.to_string(), SAMPLE);
+        assert_eq!(tr.len(), 15);
+        assert!(!tr.is_empty());
+        assert_eq!(tr.steps(), 7);
+        assert_eq!(tr.end_time(), Instant::from_nanos((5 << 32) + 7));
+        assert_eq!(tr.policy(), "random");
+        assert_eq!(tr.seed(), Some(42));
+        assert_eq!(
+            tr.task_name(t(2)),
+            Some("worker \"a\"\\\n\r\t\u{1b}\u{7f}é")
+        );
+        assert_eq!(tr.task_name(t(1)), None);
+        let dbg = format!("{tr:?}");
+        assert!(
+            dbg.contains("events: 15") && dbg.contains("steps: 7"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn decodes_events() {
+        let evs: Vec<Event> = sample().events().collect();
+        assert_eq!(evs.len(), 15);
+        assert_eq!(evs.iter().filter(|e| e.kind.is_step()).count(), 7);
+        assert_eq!(
+            evs[2],
+            Event {
+                step: 1,
+                time: Instant::ZERO,
+                kind: EventKind::Poll {
+                    task: t(1),
+                    outcome: PollOutcome::Pending
+                }
+            }
+        );
+        assert_eq!(
+            evs[9].kind,
+            EventKind::Clock {
+                to: Instant::from_nanos((5 << 32) + 7)
+            }
+        );
+        assert_eq!(evs[9].step, 4);
+        assert_eq!(evs[13].kind, EventKind::Stop);
+        assert_eq!(evs[14].kind, EventKind::Destroy { task: t(4) });
+        let empty = Trace::new("fifo", None);
+        assert!(empty.is_empty());
+        assert_eq!(
+            empty.to_string(),
+            "simloop-trace v1 policy=fifo seed=none\n"
+        );
+        assert_eq!(empty.to_string().parse::<Trace>().unwrap(), empty);
+    }
+
+    #[test]
+    fn accepts_crlf_comments_and_blank_lines() {
+        let text = "# a comment\r\n\r\nsimloop-trace v1 policy=fifo seed=0\r\n# mid\n\n0 0.000000000 spawn 1\r\n";
+        let tr: Trace = text.parse().unwrap();
+        assert_eq!(
+            tr.to_string(),
+            "simloop-trace v1 policy=fifo seed=0\n0 0.000000000 spawn 1\n"
+        );
+        // A missing final newline is tolerated too.
+        assert_eq!(
+            "simloop-trace v1 policy=p seed=none"
+                .parse::<Trace>()
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for name in [
+            "",
+            " ",
+            "a b",
+            "\"",
+            "\\",
+            "\\u{1b}",
+            "\u{0}\u{1f}\u{85}\u{9f}",
+            "日本語 ✓",
+            "\u{2028}",
+        ] {
+            let mut tr = Trace::new("p", None);
+            tr.push(SPAWN, 0, 9);
+            tr.set_name(t(9), name);
+            let text = tr.to_string();
+            let back: Trace = text.parse().unwrap();
+            assert_eq!(back.task_name(t(9)), Some(name), "{text}");
+            assert_eq!(back.to_string(), text);
+        }
+    }
+
+    fn err(text: &str) -> ParseError {
+        text.parse::<Trace>().unwrap_err()
+    }
+
+    fn err_at(body: &str) -> (usize, String, String) {
+        let e = err(&format!(
+            "simloop-trace v1 policy=p seed=1\n0 0.000000000 spawn 1\n{body}\n"
+        ));
+        (e.line, e.expected, e.found)
+    }
+
+    #[test]
+    fn header_errors() {
+        let e = err("");
+        assert_eq!((e.line, e.expected.as_str()), (1, HEADER_EXPECTED));
+        assert_eq!(
+            e.to_string(),
+            "trace line 1: expected \"simloop-trace v1 header\", found \"<end of input>\""
+        );
+        let e = err("\n# c\nsimloop-trace v2 policy=p seed=1\n");
+        assert_eq!((e.line, e.expected.as_str()), (3, HEADER_EXPECTED));
+        assert_eq!(err("0 0.000000000 spawn 1\n").expected, HEADER_EXPECTED);
+        assert_eq!(
+            err("simloop-trace v1 policy= seed=1").expected,
+            "policy=<name>"
+        );
+        assert_eq!(
+            err("simloop-trace v1 policy=p").expected,
+            "seed=<u64 | none>"
+        );
+        assert_eq!(err("simloop-trace v1 policy=p seed=01").found, "seed=01");
+        assert_eq!(
+            err("simloop-trace v1 policy=p seed=18446744073709551616").line,
+            1
+        );
+        assert_eq!(err("simloop-trace v1 policy=p seed=1 x").found, "x");
+    }
+
+    #[test]
+    fn event_errors() {
+        let e = err_at("0 0.000000000 frob 1");
+        assert_eq!(
+            (e.0, e.1.as_str(), e.2.as_str()),
+            (3, KINDS_EXPECTED, "frob")
+        );
+        assert_eq!(err_at("0 0.000000000 poll 1 ready").1, "step 1");
+        assert_eq!(err_at("1 0.000000000 wake 1").1, "step 0");
+        assert_eq!(err_at("0 0.000000001 wake 1").1, "time 0.000000000");
+        assert_eq!(
+            err_at("0 0.000000000 clock").1,
+            "time later than 0.000000000"
+        );
+        assert_eq!(err_at("0 0.00000000 wake 1").2, "0.00000000");
+        assert_eq!(
+            err_at("0 18446744073.709551616 clock").2,
+            "18446744073.709551616"
+        );
+        assert_eq!(err_at("0 0.000000000 wake").1, "task id");
+        assert_eq!(err_at("0 0.000000000 wake 1 2").2, "2");
+        assert_eq!(err_at("0 0.000000000 wake 4294967296").2, "4294967296");
+        assert_eq!(err_at("0 0.000000000 wake -1").2, "-1");
+        assert_eq!(err_at("0 0.000000000 wake +1").2, "+1");
+        assert_eq!(err_at("1 0.000000000 timer 01").1, "sequence number");
+        assert_eq!(err_at("1 0.000000000 poll 1").1, OUTCOME_EXPECTED);
+        assert_eq!(err_at("1 0.000000000 poll 1 done").2, "done");
+        assert_eq!(err_at("1 0.000000000 stop 0").2, "0");
+        assert_eq!(
+            err_at("0 0.000000000 clock ").1,
+            "time later than 0.000000000"
+        );
+        assert_eq!(err_at("0 0.000000001 clock x").2, "x");
+        assert_eq!(
+            err_at("0 0.000000000 spawn 1").1,
+            "task id not spawned before"
+        );
+        assert_eq!(err_at("0 0.000000000 spawn 2 x").1, "quoted task name");
+        for bad in [
+            "\"a",
+            "\"a\"b\"",
+            "\"\\q\"",
+            "\"\\u{41}\"",
+            "\"\\u{0a}\"",
+            "\"\\u{1B}\"",
+            "\"\\u{1b\"",
+            "\"\t\"",
+        ] {
+            assert_eq!(
+                err_at(&format!("0 0.000000000 spawn 2 {bad}")).1,
+                "quoted task name",
+                "{bad}"
+            );
+        }
+        assert_eq!(err_at("0").1, "time");
+        assert_eq!(err_at("x 0.000000000 stop").1, "step number");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let long = "9".repeat(500);
+        let inputs = [
+            "",
+            "\n\n\n",
+            "\u{feff}simloop-trace v1 policy=p seed=1",
+            "simloop-trace v1 policy=p seed=1\n0 0.000000000 spawn 1 \"é\\u{",
+            "simloop-trace v1 policy=p seed=1\n0 ０.000000000 stop",
+            "simloop-trace v1 policy=p seed=1\n1 0.00000000é stop",
+            "simloop-trace v1 policy=p seed=1\n  \n\t",
+            "日本語\n0 0 0",
+            "simloop-trace v1 policy=日本 seed=none\n0 0.000000000 spawn 1 \"\\",
+        ];
+        for input in inputs.iter().map(|s| s.to_string()).chain([
+            format!("simloop-trace v1 policy=p seed={long}"),
+            format!("simloop-trace v1 policy=p seed=1\n{long} {long}.{long} stop"),
+            format!("simloop-trace v1 policy=p seed=1\n0 {long}.000000000 clock"),
+        ]) {
+            let _ = input.parse::<Trace>();
+        }
+        // Every prefix of a valid trace either parses or errors, never panics.
+        for end in (0..=SAMPLE.len()).filter(|&i| SAMPLE.is_char_boundary(i)) {
+            let _ = SAMPLE[..end].parse::<Trace>();
+        }
+    }
+
+    #[test]
+    fn digest_is_stable() {
+        let (a, b) = (sample(), sample());
+        assert_eq!(a.digest(), b.digest());
+        let mut c = sample();
+        c.end_poll(2, PollOutcome::Ready);
+        assert_ne!(a.digest(), c.digest());
+        let mut small = Trace::new("fifo", Some(7));
+        small.push(SPAWN, 0, 1);
+        let i = small.begin_poll(t(1));
+        small.end_poll(i, PollOutcome::Ready);
+        assert_eq!(small.to_string(), "simloop-trace v1 policy=fifo seed=7\n0 0.000000000 spawn 1\n1 0.000000000 poll 1 ready\n");
+        assert_eq!(small.digest(), 0x968b_51a9_13bf_fb97);
+    }
+
+    #[test]
+    fn tail_and_first_difference() {
+        let tr = sample();
+        assert_eq!(
+            tr.render_tail(2),
+            "simloop-trace v1 policy=random seed=42\n7 21.474836487 stop\n7 21.474836487 destroy 4\n"
+        );
+        assert_eq!(tr.render_tail(100), SAMPLE);
+        assert_eq!(tr.first_difference(&sample()), None);
+        let mut c = sample();
+        c.end_poll(2, PollOutcome::Ready);
+        assert_eq!(
+            tr.first_difference(&c),
+            Some((
+                2,
+                Some("1 0.000000000 poll 1 pending".to_owned()),
+                Some("1 0.000000000 poll 1 ready".to_owned())
+            ))
+        );
+        let mut longer = sample();
+        longer.push(DESTROY, 0, 5);
+        assert_eq!(
+            tr.first_difference(&longer),
+            Some((15, None, Some("7 21.474836487 destroy 5".to_owned())))
+        );
+        assert_eq!(longer.first_difference(&tr).map(|d| d.2), Some(None));
+    }
+}
