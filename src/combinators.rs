@@ -653,7 +653,10 @@ impl<Fut: Future> Future for TaskGroupFuture<Fut> {
             if !failures.is_empty() {
                 return Poll::Ready(Err(GroupError { failures }));
             }
-            return Poll::Ready(Ok(this.result.take().expect("task_group polled after completion")));
+            return Poll::Ready(Ok(this
+                .result
+                .take()
+                .expect("task_group polled after completion")));
         }
         Poll::Pending
     }

@@ -675,8 +675,7 @@ impl Inner {
                     return Exit::Stopped;
                 }
                 first = false;
-                if core.ready_len() == 0 && !self.stopping.get() && !self.advance_clock(&mut core)
-                {
+                if core.ready_len() == 0 && !self.stopping.get() && !self.advance_clock(&mut core) {
                     return Exit::Idle;
                 }
                 self.promote_timers(&mut core);
@@ -798,7 +797,10 @@ impl Inner {
     }
 
     fn run_task(self: &Rc<Self>, mut core: std::cell::RefMut<'_, Core>, index: usize) {
-        let mut t = core.tasks[index].task.take().expect("scheduled task is live");
+        let mut t = core.tasks[index]
+            .task
+            .take()
+            .expect("scheduled task is live");
         t.scheduled = false;
         let h = t.obj.header();
         let id = h.id;

@@ -83,16 +83,16 @@ mod time;
 pub mod trace;
 
 pub use combinators::{
-    as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError,
-    GroupFailure, ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
+    as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
+    ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random};
 pub use task::{PanicPayload, Task, TaskError, TaskId};
 pub use time::{
-    sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep,
-    Timeout, YieldNow,
+    sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
+    YieldNow,
 };
 pub use trace::{Event, EventKind, ParseError, PollOutcome, Trace};
 

@@ -221,14 +221,12 @@ impl<T> TaskObj for TaskCell<T> {
 }
 
 /// Wraps the user's future so its output lands in the shared cell.
-pub(crate) fn wrap<F>(cell: Rc<TaskCell<F::Output>>, fut: F) -> impl Future<Output = ()>
+pub(crate) async fn wrap<F>(cell: Rc<TaskCell<F::Output>>, fut: F)
 where
     F: Future + 'static,
 {
-    async move {
-        let v = fut.await;
-        *cell.output.borrow_mut() = Some(Ok(v));
-    }
+    let v = fut.await;
+    *cell.output.borrow_mut() = Some(Ok(v));
 }
 
 /// A handle to a task running on a loop: await it for the task's output.

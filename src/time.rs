@@ -91,7 +91,12 @@ impl Sub for Instant {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}s", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}s",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 
@@ -220,7 +225,10 @@ impl Future for Sleep {
                     return Poll::Pending;
                 }
                 self.deadline = Some(deadline);
-                let cell = inner.add_timer(deadline, crate::event_loop::Action::Wake(cx.waker().clone()));
+                let cell = inner.add_timer(
+                    deadline,
+                    crate::event_loop::Action::Wake(cx.waker().clone()),
+                );
                 self.state = SleepState::Waiting(cell, Rc::downgrade(&inner));
                 Poll::Pending
             }
@@ -344,4 +352,3 @@ impl<F: Future> Future for Timeout<F> {
         Poll::Pending
     }
 }
-
