@@ -74,9 +74,12 @@
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod check;
 mod combinators;
+mod env;
 mod error;
 mod event_loop;
+pub mod log;
 pub mod policy;
 mod task;
 mod time;
@@ -86,10 +89,12 @@ pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
+pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
+pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
-pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random};
-pub use task::{PanicPayload, Task, TaskError, TaskId};
+pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
+pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
     YieldNow,
@@ -267,4 +272,70 @@ where
         Ok(Err(e)) => panic!("simloop::run: {e:#}"),
         Err(p) => std::panic::resume_unwind(p),
     }
+}
+
+/// The task the running loop is polling right now (asyncio's `current_task`), or `None`
+/// outside a task (in a callback, or outside a running loop).
+///
+/// ```
+/// simloop::run(async {
+///     let me = simloop::current_task().unwrap();
+///     assert_eq!(me.name(), "Task-1");
+/// });
+/// assert!(simloop::current_task().is_none());
+/// ```
+pub fn current_task() -> Option<TaskInfo> {
+    event_loop::current_task_info()
+}
+
+/// Sweeps `body` over seeds with the [`Random`] policy (`SIMLOOP_SEEDS`, default
+/// `0..1000`; `SIMLOOP_SEED` runs one seed; `SIMLOOP_REPLAY` replays a trace file) and
+/// panics with a replayable report on the first failure. See [`Builder::check`].
+///
+/// ```
+/// simloop::check(|| async {
+///     let t = simloop::create_task(async { 21 * 2 });
+///     assert_eq!(t.await.unwrap(), 42);
+/// });
+/// ```
+///
+/// # Panics
+/// On the first failing seed, with the seed and the line that replays it.
+#[track_caller]
+pub fn check<F, Fut>(body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+    Fut::Output: CheckOutcome,
+{
+    Builder::new().check(body)
+}
+
+/// Replays a recorded trace (a [`Trace`], trace text, or a file path) step for step with
+/// `body`; panics with the same report as [`check`] if the body fails, or with a
+/// divergence error naming the step if the program no longer matches the trace.
+///
+/// ```
+/// let body = || async {
+///     simloop::gather((0..3).map(|i| async move { simloop::yield_now().await; i })).await;
+/// };
+/// let lp = simloop::EventLoop::builder().seed(9).build();
+/// lp.run_until_complete(body()).unwrap();
+/// lp.run_until_complete(async {}).unwrap_or_default();
+/// # let lp = simloop::EventLoop::builder().seed(9).build();
+/// # lp.run_until_complete(body()).unwrap();
+/// simloop::replay(lp.trace().to_string(), body);
+/// ```
+///
+/// # Panics
+/// If the body fails, the replay diverges, or the trace is malformed.
+#[track_caller]
+pub fn replay<S, F, Fut>(source: S, body: F)
+where
+    S: TraceSource,
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+    Fut::Output: CheckOutcome,
+{
+    Builder::new().replay(source).check(body)
 }

@@ -363,3 +363,22 @@ impl<T> fmt::Debug for Task<T> {
         write!(f, "<Task {} id={} {state}>", h.name(), h.id.0)
     }
 }
+
+/// The identity of a task, as returned by [`current_task`](crate::current_task).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaskInfo {
+    pub(crate) id: TaskId,
+    pub(crate) name: String,
+}
+
+impl TaskInfo {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name (`Task-N` unless it was named).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
