@@ -280,7 +280,6 @@ fn cancelling_the_gathers_awaiter_cancels_its_children() {
 /// finished cancelling. CPython 3.11: `{'a': 'done', 'b': 'cancelled', 'c': 'cancelled'}`
 /// right after the TimeoutError.
 #[test]
-#[ignore = "simloop bug: wait_for(gather(..)) returns Elapsed before the gather's children have finished cancelling"]
 fn wait_for_gather_timeout_finishes_children_cancellation_first() {
     let lp = fifo();
     let drops = Drops::default();
@@ -716,7 +715,6 @@ fn shield_survives_wait_for_timeout() {
 /// cancellation finishes before Err(Elapsed) is returned"; CPython 3.11:
 /// `it.cancelled() == True`).
 #[test]
-#[ignore = "simloop bug: wait_for(task, d) on timeout drops (detaches) the Task handle instead of cancelling the task"]
 fn wait_for_a_task_cancels_it_on_timeout() {
     let lp = fifo();
     let drops = Drops::default();
@@ -876,7 +874,6 @@ fn task_group_first_failure_cancels_siblings_and_body() {
 /// (asyncio-api.md E.2, E.11 rule 5), so a sibling whose step is already queued still runs
 /// and fails. CPython 3.11 with this program: `[ValueError('y'), ValueError('x')]`.
 #[test]
-#[ignore = "simloop bug: TaskGroup aborts synchronously on the first failure, so a sibling failing in the same iteration is cancelled and missing from GroupError"]
 fn task_group_lists_failures_in_completion_order() {
     let lp = fifo();
     let err = lp

@@ -415,7 +415,7 @@ fn deadlock_names_every_blocked_task() {
         text,
         format!(
             "deadlock: nothing is runnable and no timer is pending at step 2 (virtual time \
-             0.000000000s), but the future is not done; 2 blocked tasks: Task-1 (id 1), \
+             0.000000000s), so the loop would wait for ever; 2 blocked tasks: Task-1 (id 1), \
              waiter (id 2). {}",
             e.hint()
         )

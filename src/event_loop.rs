@@ -423,31 +423,35 @@ impl Core {
         }
     }
 
+    /// Drops cancelled callbacks and timers from the ready queue. A cancelled item inside
+    /// the current batch still counts against the batch snapshot (asyncio pops and skips
+    /// it), so later items are not pulled into this iteration.
     fn purge_cancelled(&mut self) {
         let head = self.head;
+        let batch = self.batch_left;
         let mut freed = Vec::new();
-        let handles = &self.handles;
-        let mut i = head;
         let mut kept = Vec::with_capacity(self.ready.len() - head);
-        while i < self.ready.len() {
-            let c = self.ready[i];
+        let mut purged_in_batch = 0;
+        for (pos, &c) in self.ready[head..].iter().enumerate() {
             let cancelled = matches!(c.kind, CandidateKind::Callback | CandidateKind::Timer)
-                && handles[c.slot as usize]
+                && self.handles[c.slot as usize]
                     .as_ref()
                     .is_none_or(|h| h.cancelled.get());
             if cancelled {
                 freed.push(c.slot);
+                if pos < batch {
+                    purged_in_batch += 1;
+                }
             } else {
                 kept.push(c);
             }
-            i += 1;
         }
         self.ready = kept;
         self.head = 0;
         for s in freed {
             self.free_handle(s);
         }
-        self.batch_left = self.batch_left.min(self.ready.len());
+        self.batch_left = (batch - purged_in_batch).min(self.ready.len());
     }
 
     fn blocked(&self) -> Vec<BlockedTask> {
@@ -844,10 +848,13 @@ impl Inner {
         }
         let LiveTask { obj, fut, .. } = t;
         let drop_panic = catch_unwind(AssertUnwindSafe(move || drop(fut))).err();
+        // A destructor that panics (also while a cancellation drops the future) makes the
+        // task end with that panic, as an exception raised during cancellation does in
+        // asyncio: nothing is swallowed.
         let outcome = match (outcome, drop_panic) {
             (Some(Err(p)), _) => Some(Err(p)),
-            (o, Some(p)) if o.is_some() => Some(Err(p)),
-            (o, _) => o,
+            (_, Some(p)) => Some(Err(p)),
+            (o, None) => o,
         };
         self.complete(&*obj, outcome);
     }
@@ -1432,7 +1439,13 @@ impl EventLoop {
         let names: Vec<String> = pending.iter().map(|t| t.obj.header().name()).collect();
         for t in pending {
             let LiveTask { obj, fut, .. } = t;
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(fut))) {
+                eprintln!(
+                    "simloop: close(): dropping pending task {} panicked: {}",
+                    obj.header().name(),
+                    panic_text(&*p)
+                );
+            }
             let h = obj.header();
             h.set(DONE | CANCELLED);
             obj.set_failed(TaskError::Cancelled);
@@ -1582,4 +1595,21 @@ pub(crate) fn current_loop() -> Option<EventLoop> {
 pub(crate) fn set_current_loop(lp: Option<&EventLoop>) {
     let old = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), lp.cloned()));
     drop(old);
+}
+
+/// The task the running loop is polling right now, if any.
+pub(crate) fn current_task_info() -> Option<crate::task::TaskInfo> {
+    RUNNING
+        .try_with(|r| {
+            let r = r.try_borrow().ok()?;
+            let inner = r.as_ref()?;
+            let cur = inner.current.try_borrow().ok()?;
+            let h = cur.as_ref()?.header();
+            Some(crate::task::TaskInfo {
+                id: h.id,
+                name: h.name(),
+            })
+        })
+        .ok()
+        .flatten()
 }

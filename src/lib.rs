@@ -89,7 +89,7 @@ pub use combinators::{
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random};
-pub use task::{PanicPayload, Task, TaskError, TaskId};
+pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
     YieldNow,
@@ -97,6 +97,22 @@ pub use time::{
 pub use trace::{Event, EventKind, ParseError, PollOutcome, Trace};
 
 use std::future::Future;
+
+pub(crate) use event_loop::current_task_info;
+
+/// The task the running loop is polling right now (asyncio's `current_task`), or `None`
+/// outside a task (in a callback, or outside a running loop).
+///
+/// ```
+/// simloop::run(async {
+///     let me = simloop::current_task().unwrap();
+///     assert_eq!(me.name(), "Task-1");
+/// });
+/// assert!(simloop::current_task().is_none());
+/// ```
+pub fn current_task() -> Option<TaskInfo> {
+    event_loop::current_task_info()
+}
 
 /// Parses a seed as written in `SIMLOOP_SEED`: decimal, or hex with a `0x` prefix.
 ///
