@@ -18,7 +18,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures::Stream;
 
 use crate::event_loop::{relay, relay_waker, running_inner};
-use crate::task::{CompletionHook, Header, Task, TaskError, TaskId, OBSERVED, PANICKED};
+use crate::task::{
+    CompletionHook, Header, Task, TaskError, TaskId, NO_CANCEL_ON_DROP, OBSERVED, PANICKED,
+};
 
 fn spawn_all<F>(what: &str, futs: Vec<F>) -> Vec<Task<F::Output>>
 where
@@ -210,6 +212,9 @@ pub enum ReturnWhen {
 #[track_caller]
 pub fn wait<T: 'static>(tasks: Vec<Task<T>>, return_when: ReturnWhen) -> Wait<T> {
     assert!(!tasks.is_empty(), "Set of Tasks/Futures is empty.");
+    for t in &tasks {
+        t.cell.header.set(NO_CANCEL_ON_DROP);
+    }
     Wait {
         tasks: Some(tasks),
         when: return_when,
@@ -218,12 +223,12 @@ pub fn wait<T: 'static>(tasks: Vec<Task<T>>, return_when: ReturnWhen) -> Wait<T>
 
 /// The future returned by [`wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Wait<T> {
+pub struct Wait<T: 'static> {
     tasks: Option<Vec<Task<T>>>,
     when: ReturnWhen,
 }
 
-impl<T> fmt::Debug for Wait<T> {
+impl<T: 'static> fmt::Debug for Wait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait").field("when", &self.when).finish()
     }
@@ -243,12 +248,12 @@ impl<T: 'static> Future for Wait<T> {
             }
         };
         if ready {
-            let (d, p) = self
-                .tasks
-                .take()
-                .expect("tasks")
-                .into_iter()
-                .partition(|t| t.is_done());
+            let tasks = self.tasks.take().expect("tasks");
+            for t in &tasks {
+                let h = &t.cell.header;
+                h.flags.set(h.flags.get() & !NO_CANCEL_ON_DROP);
+            }
+            let (d, p) = tasks.into_iter().partition(|t| t.is_done());
             return Poll::Ready((d, p));
         }
         let w = relay_waker(cx.waker());
@@ -289,7 +294,8 @@ impl Wake for Completion {
 
 /// Runs every future as its own task (created in input order) and yields their outputs in
 /// completion order (asyncio's `as_completed`). A child's panic is re-raised in the
-/// consumer when its turn comes.
+/// consumer when its turn comes. Dropping the stream early leaves the remaining tasks
+/// running (detached), as asyncio does.
 ///
 /// ```
 /// use futures::StreamExt;
@@ -348,6 +354,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
         if let Some(futs) = this.pending.take() {
             this.tasks = spawn_all("as_completed", futs);
             for (index, t) in this.tasks.iter().enumerate() {
+                t.cell.header.set(NO_CANCEL_ON_DROP);
                 let w = Waker::from(Arc::new(Completion {
                     index,
                     shared: this.shared.clone(),
@@ -381,14 +388,6 @@ impl<T: 'static> Stream for AsCompleted<T> {
     }
 }
 
-impl<T> Drop for AsCompleted<T> {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.cancel();
-        }
-    }
-}
-
 /// Protects a task from cancellation of whoever awaits it (asyncio's `shield`).
 ///
 /// Awaiting the result gives the task's output. If the awaiting task is cancelled (or the
@@ -412,13 +411,14 @@ impl<T> Drop for AsCompleted<T> {
 /// assert!(finished.get()); // ...but the shielded task ran to completion
 /// ```
 pub fn shield<T: 'static>(task: Task<T>) -> Shielded<T> {
+    task.cell.header.set(NO_CANCEL_ON_DROP);
     Shielded { task }
 }
 
 /// The future returned by [`shield`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
-pub struct Shielded<T> {
+pub struct Shielded<T: 'static> {
     task: Task<T>,
 }
 
@@ -470,29 +470,48 @@ struct GroupInner {
     live: Cell<usize>,
     failures: RefCell<Vec<GroupFailure>>,
     aborting: Cell<bool>,
+    abort_scheduled: Cell<bool>,
     finished: Cell<bool>,
     parent: RefCell<Option<Waker>>,
 }
 
+impl GroupInner {
+    /// Cancels every unfinished child and wakes the body's task (asyncio's `_abort`).
+    fn abort(&self) {
+        self.aborting.set(true);
+        let children = self.children.borrow().clone();
+        for c in children {
+            c.header().cancel();
+        }
+        if let Some(w) = &*self.parent.borrow() {
+            w.wake_by_ref();
+        }
+    }
+}
+
 impl CompletionHook for GroupInner {
-    fn task_done(&self, h: &Header, panic_message: Option<String>) {
+    fn task_done(self: Rc<Self>, h: &Header, panic_message: Option<String>) {
         self.live.set(self.live.get() - 1);
-        let mut wake = self.live.get() == 0;
         if let Some(message) = panic_message {
             self.failures.borrow_mut().push(GroupFailure {
                 task: h.id,
                 name: h.name(),
                 message,
             });
-            if !self.aborting.replace(true) {
-                let children = self.children.borrow().clone();
-                for c in children {
-                    c.header().cancel();
+            if !self.abort_scheduled.replace(true) {
+                // asyncio aborts from the child's done-callback: one FIFO hop later, so
+                // a sibling failing in the same iteration is still recorded as a failure.
+                match crate::event_loop::running_loop() {
+                    Some(lp) if !lp.is_closed() => {
+                        let me = self.clone();
+                        lp.call_soon(move || me.abort());
+                    }
+                    _ => self.abort(),
                 }
             }
-            wake = true;
+            return;
         }
-        if wake {
+        if self.live.get() == 0 {
             if let Some(w) = &*self.parent.borrow() {
                 relay(w);
             }
@@ -568,9 +587,11 @@ impl TaskGroup {
 
 /// Runs `body` with a [`TaskGroup`] and waits for every child (asyncio's `TaskGroup`).
 ///
-/// If a child panics, every unfinished child is cancelled, the body is cancelled (dropped)
-/// too, and once all children have finished the group returns a [`GroupError`] listing
-/// the failures in completion order. Otherwise it returns the body's output after the
+/// If a child panics, every unfinished child is cancelled (one loop step later, as
+/// asyncio's done-callback does, so a sibling failing in the same iteration is recorded
+/// too), the body is cancelled (dropped) too, and once all children have finished the
+/// group returns a [`GroupError`] listing the failures in completion order. A panic in the
+/// body itself is one of those failures (named after the task running the group). Otherwise it returns the body's output after the
 /// last child has finished.
 ///
 /// ```
@@ -596,6 +617,7 @@ where
             live: Cell::new(0),
             failures: RefCell::new(Vec::new()),
             aborting: Cell::new(false),
+            abort_scheduled: Cell::new(false),
             finished: Cell::new(false),
             parent: RefCell::new(None),
         }),
@@ -636,9 +658,31 @@ impl<Fut: Future> Future for TaskGroupFuture<Fut> {
         *g.parent.borrow_mut() = Some(cx.waker().clone());
         if !g.aborting.get() {
             if let Some(body) = this.body.as_mut() {
-                if let Poll::Ready(v) = body.as_mut().poll(cx) {
-                    this.result = Some(v);
-                    this.body = None;
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    body.as_mut().poll(cx)
+                }));
+                match r {
+                    Ok(Poll::Ready(v)) => {
+                        this.result = Some(v);
+                        this.body = None;
+                    }
+                    Ok(Poll::Pending) => {}
+                    Err(p) => {
+                        // A panic in the body joins the group's failures (asyncio adds
+                        // the body's exception to the ExceptionGroup) and aborts.
+                        let (task, name) = match crate::current_task_info() {
+                            Some(t) => (t.id, t.name),
+                            None => (TaskId::from_raw(0), "<body>".to_owned()),
+                        };
+                        g.failures.borrow_mut().push(GroupFailure {
+                            task,
+                            name,
+                            message: crate::task::panic_text(&*p),
+                        });
+                        this.body = None;
+                        g.abort_scheduled.set(true);
+                        g.abort();
+                    }
                 }
             }
         }

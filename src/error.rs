@@ -137,6 +137,7 @@ impl LoopError {
             LoopError::RunInRunningLoop => "you are already inside a running loop: await the future directly (or create_task it)",
             LoopError::StoppedBeforeComplete => "stop() was called before the future finished; run the loop again to let it finish, or don't call stop()",
             LoopError::MainCancelled { .. } => "the future's task was cancelled by someone holding its handle or awaiting chain",
+            LoopError::Deadlock { blocked, .. } if blocked.is_empty() => "run_forever returns only after stop(): call it from a task or callback",
             LoopError::Deadlock { .. } => "find what the blocked tasks await: a channel, lock or event that nobody will ever signal",
             LoopError::StepLimit { .. } => "a task may be spinning (yielding in a loop while waiting for a condition that never comes); raise the limit with Builder::max_steps(n) if the program really needs more steps",
             LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
@@ -177,7 +178,15 @@ impl fmt::Display for LoopError {
                 write!(
                     f,
                     "deadlock: nothing is runnable and no timer is pending at step {step} \
-                     (virtual time {time}), but the future is not done; {} blocked task{}:",
+                     (virtual time {time}), so the loop would wait for ever"
+                )?;
+                if blocked.is_empty() {
+                    write!(f, "; no task is pending either. {}", self.hint())?;
+                    return Ok(());
+                }
+                write!(
+                    f,
+                    "; {} blocked task{}:",
                     blocked.len(),
                     if blocked.len() == 1 { "" } else { "s" }
                 )?;

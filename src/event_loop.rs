@@ -423,31 +423,35 @@ impl Core {
         }
     }
 
+    /// Drops cancelled callbacks and timers from the ready queue. A cancelled item inside
+    /// the current batch still counts against the batch snapshot (asyncio pops and skips
+    /// it), so later items are not pulled into this iteration.
     fn purge_cancelled(&mut self) {
         let head = self.head;
+        let batch = self.batch_left;
         let mut freed = Vec::new();
-        let handles = &self.handles;
-        let mut i = head;
         let mut kept = Vec::with_capacity(self.ready.len() - head);
-        while i < self.ready.len() {
-            let c = self.ready[i];
+        let mut purged_in_batch = 0;
+        for (pos, &c) in self.ready[head..].iter().enumerate() {
             let cancelled = matches!(c.kind, CandidateKind::Callback | CandidateKind::Timer)
-                && handles[c.slot as usize]
+                && self.handles[c.slot as usize]
                     .as_ref()
                     .is_none_or(|h| h.cancelled.get());
             if cancelled {
                 freed.push(c.slot);
+                if pos < batch {
+                    purged_in_batch += 1;
+                }
             } else {
                 kept.push(c);
             }
-            i += 1;
         }
         self.ready = kept;
         self.head = 0;
         for s in freed {
             self.free_handle(s);
         }
-        self.batch_left = self.batch_left.min(self.ready.len());
+        self.batch_left = (batch - purged_in_batch).min(self.ready.len());
     }
 
     fn blocked(&self) -> Vec<BlockedTask> {
@@ -845,10 +849,13 @@ impl Inner {
         }
         let LiveTask { obj, fut, .. } = t;
         let drop_panic = catch_unwind(AssertUnwindSafe(move || drop(fut))).err();
+        // A destructor that panics (also while a cancellation drops the future) makes the
+        // task end with that panic, as an exception raised during cancellation does in
+        // asyncio: nothing is swallowed.
         let outcome = match (outcome, drop_panic) {
             (Some(Err(p)), _) => Some(Err(p)),
-            (o, Some(p)) if o.is_some() => Some(Err(p)),
-            (o, _) => o,
+            (_, Some(p)) => Some(Err(p)),
+            (o, None) => o,
         };
         self.complete(&*obj, outcome);
     }
@@ -1473,7 +1480,13 @@ impl EventLoop {
         let names: Vec<String> = pending.iter().map(|t| t.obj.header().name()).collect();
         for t in pending {
             let LiveTask { obj, fut, .. } = t;
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(fut))) {
+                eprintln!(
+                    "simloop: close(): dropping pending task {} panicked: {}",
+                    obj.header().name(),
+                    panic_text(&*p)
+                );
+            }
             let h = obj.header();
             h.set(DONE | CANCELLED);
             obj.set_failed(TaskError::Cancelled);

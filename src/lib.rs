@@ -103,6 +103,22 @@ pub use trace::{Event, EventKind, ParseError, PollOutcome, Trace};
 
 use std::future::Future;
 
+pub(crate) use event_loop::current_task_info;
+
+/// The task the running loop is polling right now (asyncio's `current_task`), or `None`
+/// outside a task (in a callback, or outside a running loop).
+///
+/// ```
+/// simloop::run(async {
+///     let me = simloop::current_task().unwrap();
+///     assert_eq!(me.name(), "Task-1");
+/// });
+/// assert!(simloop::current_task().is_none());
+/// ```
+pub fn current_task() -> Option<TaskInfo> {
+    event_loop::current_task_info()
+}
+
 /// Parses a seed as written in `SIMLOOP_SEED`: decimal, or hex with a `0x` prefix.
 ///
 /// ```
@@ -272,20 +288,6 @@ where
         Ok(Err(e)) => panic!("simloop::run: {e:#}"),
         Err(p) => std::panic::resume_unwind(p),
     }
-}
-
-/// The task the running loop is polling right now (asyncio's `current_task`), or `None`
-/// outside a task (in a callback, or outside a running loop).
-///
-/// ```
-/// simloop::run(async {
-///     let me = simloop::current_task().unwrap();
-///     assert_eq!(me.name(), "Task-1");
-/// });
-/// assert!(simloop::current_task().is_none());
-/// ```
-pub fn current_task() -> Option<TaskInfo> {
-    event_loop::current_task_info()
 }
 
 /// Sweeps `body` over seeds with the [`Random`] policy (`SIMLOOP_SEEDS`, default

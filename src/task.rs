@@ -146,10 +146,13 @@ pub(crate) const DETACHED: u8 = 16;
 pub(crate) const RETRIEVED: u8 = 32;
 /// A panic of this task is observed by someone other than its handle (TaskGroup).
 pub(crate) const OBSERVED: u8 = 64;
+/// Dropping the handle never cancels the task, even inside a timeout's cancellation
+/// (`shield`, `wait`, `as_completed` hold their tasks this way).
+pub(crate) const NO_CANCEL_ON_DROP: u8 = 128;
 
 /// Something told when a task completes (TaskGroup bookkeeping).
 pub(crate) trait CompletionHook {
-    fn task_done(&self, header: &Header, panic_message: Option<String>);
+    fn task_done(self: Rc<Self>, header: &Header, panic_message: Option<String>);
 }
 
 /// The type-independent part of a task, shared by the loop and the [`Task`] handle.
@@ -243,11 +246,31 @@ where
 /// }).unwrap();
 /// assert_eq!(out.unwrap(), 42);
 /// ```
-pub struct Task<T> {
+pub struct Task<T: 'static> {
     pub(crate) cell: Rc<TaskCell<T>>,
 }
 
-impl<T> Task<T> {
+thread_local! {
+    /// While set, dropping a `Task` handle of an unfinished task cancels it (and records
+    /// it here) instead of detaching it: used when a timeout cancels what it waited for.
+    static CANCEL_SCOPE: RefCell<Option<Vec<Rc<dyn TaskObj>>>> = const { RefCell::new(None) };
+}
+
+/// Drops `value` as a cancellation: every unfinished task whose handle is dropped with it
+/// is cancelled. Returns those tasks, so the caller can wait for their cancellation.
+pub(crate) fn drop_cancelling<V>(value: V) -> Vec<Rc<dyn TaskObj>> {
+    let prev = CANCEL_SCOPE.with(|c| c.borrow_mut().replace(Vec::new()));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)));
+    let got = CANCEL_SCOPE
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), prev))
+        .unwrap_or_default();
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+    got
+}
+
+impl<T: 'static> Task<T> {
     /// Requests cancellation (asyncio's `Task.cancel()`): the task's future is dropped at
     /// its next scheduling point, and awaiting the task gives [`TaskError::Cancelled`].
     /// Returns `false` if the task is already done.
@@ -287,17 +310,11 @@ impl<T> Task<T> {
         self.cell.header.id
     }
 
-    pub(crate) fn obj(&self) -> Rc<dyn TaskObj>
-    where
-        T: 'static,
-    {
+    pub(crate) fn obj(&self) -> Rc<dyn TaskObj> {
         self.cell.clone()
     }
 
-    pub(crate) fn poll_join(&self, cx: &mut Context<'_>, link: bool) -> Poll<Result<T, TaskError>>
-    where
-        T: 'static,
-    {
+    pub(crate) fn poll_join(&self, cx: &mut Context<'_>, link: bool) -> Poll<Result<T, TaskError>> {
         let h = &self.cell.header;
         if h.has(DONE) {
             if let Some(out) = self.cell.output.borrow_mut().take() {
@@ -327,9 +344,27 @@ impl<T: 'static> Future for Task<T> {
     }
 }
 
-impl<T> Drop for Task<T> {
+impl<T: 'static> Drop for Task<T> {
     fn drop(&mut self) {
         let h = &self.cell.header;
+        if !h.has(DONE) && !h.has(NO_CANCEL_ON_DROP) {
+            let obj: Rc<dyn TaskObj> = self.cell.clone();
+            let scoped = CANCEL_SCOPE
+                .try_with(|c| match c.try_borrow_mut() {
+                    Ok(mut c) => match c.as_mut() {
+                        Some(v) => {
+                            v.push(obj);
+                            true
+                        }
+                        None => false,
+                    },
+                    Err(_) => false,
+                })
+                .unwrap_or(false);
+            if scoped {
+                h.cancel();
+            }
+        }
         h.set(DETACHED);
         if h.has(PANICKED) && !h.has(RETRIEVED) && !h.has(OBSERVED) {
             let msg = match &*self.cell.output.borrow() {
@@ -346,7 +381,7 @@ impl<T> Drop for Task<T> {
     }
 }
 
-impl<T> fmt::Debug for Task<T> {
+impl<T: 'static> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let h = &self.cell.header;
         let state = if h.has(CANCELLED) {

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::event_loop::{running_inner, HandleCell, Inner};
+use crate::task::{drop_cancelling, TaskObj, DONE};
 
 /// A point on a loop's virtual clock, in nanoseconds since the loop was created.
 ///
@@ -276,9 +277,12 @@ impl std::error::Error for Elapsed {}
 /// Runs `fut` with a virtual-time limit (asyncio's `wait_for(aw, timeout)`).
 ///
 /// If `fut` completes first its output is returned. When the time runs out `fut` is
-/// dropped — its cancellation is complete (destructors have run) before `Err(Elapsed)` is
-/// returned. A zero `duration` fails at once without polling `fut`. To keep a task
-/// running past the timeout, pass it through [`shield`](crate::shield).
+/// dropped as a cancellation: a [`Task`](crate::Task) it owns (e.g. `wait_for(task, d)`, or
+/// the children of a [`gather`](crate::gather)) is cancelled rather than detached, and
+/// `Err(Elapsed)` is returned only once those cancellations have finished, as asyncio's
+/// `wait_for` does. A zero `duration` fails at once without polling `fut` (unlike asyncio,
+/// even for a task that is already done). To keep a task running past the timeout, pass
+/// it through [`shield`](crate::shield).
 ///
 /// ```
 /// use std::time::Duration;
@@ -295,6 +299,7 @@ pub fn wait_for<F: Future>(fut: F, duration: Duration) -> Timeout<F> {
         fut: Some(Box::pin(fut)),
         sleep: sleep(duration),
         zero: duration.is_zero(),
+        draining: None,
     }
 }
 
@@ -309,6 +314,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
         fut: Some(Box::pin(fut)),
         sleep: sleep_until(deadline),
         zero: false,
+        draining: None,
     }
 }
 
@@ -318,6 +324,8 @@ pub struct Timeout<F: Future> {
     fut: Option<Pin<Box<F>>>,
     sleep: Sleep,
     zero: bool,
+    /// Tasks cancelled by the timeout, which must finish before `Elapsed` is returned.
+    draining: Option<Vec<Rc<dyn TaskObj>>>,
 }
 
 impl<F: Future> fmt::Debug for Timeout<F> {
@@ -329,13 +337,36 @@ impl<F: Future> fmt::Debug for Timeout<F> {
     }
 }
 
+impl<F: Future> Timeout<F> {
+    /// Cancels the inner future; `Ready` once every task it owned has finished.
+    fn expire(&mut self, cx: &mut Context<'_>) -> Poll<Result<F::Output, Elapsed>> {
+        if let Some(fut) = self.fut.take() {
+            let cancelled = drop_cancelling(fut);
+            self.draining = Some(cancelled);
+        }
+        let pending: Vec<&Rc<dyn TaskObj>> = self
+            .draining
+            .iter()
+            .flatten()
+            .filter(|t| !t.header().has(DONE))
+            .collect();
+        if pending.is_empty() {
+            self.draining = None;
+            return Poll::Ready(Err(Elapsed(())));
+        }
+        for t in pending {
+            *t.header().join_waker.borrow_mut() = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if this.zero {
-            this.fut = None;
-            return Poll::Ready(Err(Elapsed(())));
+        if this.zero || this.draining.is_some() {
+            return this.expire(cx);
         }
         let Some(fut) = this.fut.as_mut() else {
             panic!("Timeout polled after completion");
@@ -345,9 +376,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         if Pin::new(&mut this.sleep).poll(cx).is_ready() {
-            // Drop the inner future now: its cancellation finishes before we return.
-            this.fut = None;
-            return Poll::Ready(Err(Elapsed(())));
+            return this.expire(cx);
         }
         Poll::Pending
     }
