@@ -40,6 +40,44 @@
 //! assert_eq!(run(7), run(7));
 //! ```
 //!
+//! ## Finding an interleaving bug
+//!
+//! [`check`] sweeps a test body over seeds (`0..1000` unless `SIMLOOP_SEEDS` says
+//! otherwise) with a fresh loop per seed, and panics with a report on the first failure:
+//!
+//! ```should_panic
+//! use std::{cell::Cell, rc::Rc};
+//! simloop::check(|| async {
+//!     let counter = Rc::new(Cell::new(0));
+//!     let incr = |c: Rc<Cell<u32>>| async move {
+//!         let v = c.get();          // read
+//!         simloop::yield_now().await; // another task may run here
+//!         c.set(v + 1);             // write back: a lost update
+//!     };
+//!     simloop::gather([incr(counter.clone()), incr(counter.clone())]).await;
+//!     assert_eq!(counter.get(), 2);
+//! });
+//! ```
+//!
+//! The report (on stderr) names the seed, the step and virtual time of the failure, the
+//! panic, the last trace events and the run's `tracing` log, and ends with the line that
+//! replays it, e.g. `SIMLOOP_SEED=0x3 cargo test --test counter -- lost_update --exact`.
+//!
+//! ## Debugging a failure
+//!
+//! 1. Paste the replay line: `SIMLOOP_SEED=0x…` runs exactly the failing seed, as often as
+//!    you like, with the same schedule each time.
+//! 2. Read the trace file the report names (`target/simloop/<test>-seed_0x….trace`): one
+//!    line per spawn, poll, wake, timer, callback, cancel and clock jump.
+//! 3. Add `tracing::info!` calls to your code: the report shows them stamped with virtual
+//!    time and task (see [`log`]).
+//! 4. `SIMLOOP_REPLAY=<trace file>` (or [`replay`]) follows the recorded schedule step by
+//!    step; if your edit changed the program, it stops at the first step that no longer
+//!    matches ("replay diverged at step N: the trace expected …").
+//! 5. Fix, then sweep again: the same seeds must now pass.
+//!
+//! [`Builder::run`] is the non-panicking form, returning the [`Failure`] to inspect.
+//!
 //! ## Map of the API
 //!
 //! | asyncio | simloop |
@@ -68,7 +106,9 @@
 //! ## Environment
 //!
 //! `SIMLOOP_SEED=N` (decimal or `0x` hex) makes [`new_event_loop`] (and so [`run`] and
-//! [`get_event_loop`]) use [`Random`] with seed `N`. Builders never read the environment.
+//! [`get_event_loop`]) use [`Random`] with seed `N`. Sweeps ([`check`], [`Builder::check`],
+//! [`Builder::run`]) read every `SIMLOOP_*` variable through [`Env`]; `Builder::build`
+//! never reads the environment.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
