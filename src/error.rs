@@ -95,6 +95,27 @@ pub enum LoopError {
         /// How many such wakes were seen.
         count: u64,
     },
+    /// A replay could not follow its trace: the item the trace ran at `step` was not
+    /// runnable (or the trace ended while the program went on).
+    Divergence {
+        /// The step (counted from 1) where the replay left the trace.
+        step: u64,
+        /// What the trace ran at that step.
+        expected: String,
+        /// What was runnable instead.
+        runnable: String,
+    },
+    /// Two runs of the same seed differed: the set of runnable items at `step` was not the
+    /// same. Something outside the loop's control (a global, a real clock, a hash map's
+    /// order, another thread) influenced the program.
+    Nondeterminism {
+        /// The first step that differed.
+        step: u64,
+        /// What was runnable in the first run.
+        first: String,
+        /// What was runnable in the second run.
+        second: String,
+    },
     /// The scheduling policy could not make a decision.
     Policy {
         /// The policy's name.
@@ -122,9 +143,20 @@ impl LoopError {
             LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
             LoopError::CallbackPanicked { .. } => "fix the callback, or catch the panic inside it",
             LoopError::ForeignWake { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
+            LoopError::Divergence { .. } => "the program changed since the trace was recorded (or is nondeterministic): re-record it by running the seed again",
+            LoopError::Nondeterminism { .. } => "remove what varies between runs: globals that survive across runs, wall-clock time, HashMap iteration order, threads",
             LoopError::Policy { .. } => "check the policy's input (seed, trace or bytes)",
         }
     }
+}
+
+/// Writes `hint` as a sentence of its own (capitalised).
+fn sentence(f: &mut fmt::Formatter<'_>, hint: &str) -> fmt::Result {
+    let mut chars = hint.chars();
+    if let Some(c) = chars.next() {
+        write!(f, "{}{}.", c.to_uppercase(), chars.as_str())?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for LoopError {
@@ -158,8 +190,8 @@ impl fmt::Display for LoopError {
                      (virtual time {time}), so the loop would wait for ever"
                 )?;
                 if blocked.is_empty() {
-                    write!(f, "; no task is pending either. {}", self.hint())?;
-                    return Ok(());
+                    f.write_str("; no task is pending either. ")?;
+                    return sentence(f, self.hint());
                 }
                 write!(
                     f,
@@ -171,17 +203,16 @@ impl fmt::Display for LoopError {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{} (id {})", b.name, b.id)?;
                 }
-                write!(f, ". {}", self.hint())?;
-                return Ok(());
+                f.write_str(". ")?;
+                return sentence(f, self.hint());
             }
             LoopError::StepLimit { limit, time } => {
                 write!(
                     f,
                     "step limit exceeded: the run took more than {limit} steps (max_steps) \
-                     without finishing, at virtual time {time}. {}",
-                    self.hint()
+                     without finishing, at virtual time {time}. "
                 )?;
-                return Ok(());
+                return sentence(f, self.hint());
             }
             LoopError::TaskPanicked {
                 task,
@@ -202,6 +233,35 @@ impl fmt::Display for LoopError {
                     "nondeterminism detected: {count} wake(s) of this loop's tasks came from \
                      another OS thread"
                 )?;
+            }
+            LoopError::Divergence {
+                step,
+                expected,
+                runnable,
+            } => {
+                write!(
+                    f,
+                    "replay diverged at step {step}: the trace expected {expected}, but the \
+                     runnable items were: {}. ",
+                    if runnable.is_empty() {
+                        "none"
+                    } else {
+                        runnable
+                    },
+                )?;
+                return sentence(f, self.hint());
+            }
+            LoopError::Nondeterminism {
+                step,
+                first,
+                second,
+            } => {
+                write!(
+                    f,
+                    "nondeterminism detected: two runs of the same seed differ at step {step}: \
+                     the first run could run [{first}], the second [{second}]. "
+                )?;
+                return sentence(f, self.hint());
             }
             LoopError::Policy { policy, message } => {
                 write!(f, "policy {policy} failed: {message}")?;

@@ -495,6 +495,7 @@ pub(crate) struct Inner {
     current: RefCell<Option<Rc<dyn TaskObj>>>,
     max_steps: u64,
     seed: Option<u64>,
+    every_step: bool,
 }
 
 impl Drop for Inner {
@@ -693,7 +694,7 @@ impl Inner {
                 return Exit::StepLimit;
             }
             let n = core.ready_len();
-            let i = if n == 1 {
+            let i = if n == 1 && !self.every_step {
                 0
             } else {
                 let core = &mut *core;
@@ -1016,11 +1017,12 @@ impl Default for EventLoop {
     }
 }
 
-/// Configures and builds an [`EventLoop`].
+/// Configures and builds an [`EventLoop`] — or sweeps a test over many seeds.
 ///
-/// Without `.seed()` or `.policy()` the loop uses [`Fifo`] (asyncio's order); `.seed(n)`
-/// alone selects [`Random`] seeded with `n`. The builder never reads environment variables
-/// (`new_event_loop` does).
+/// Without `.seed()` or `.policy()` a built loop uses [`Fifo`] (asyncio's order); `.seed(n)`
+/// alone selects [`Random`] seeded with `n`. `.build()` never reads environment
+/// variables; [`check`](Builder::check) and [`run`](Builder::run) read the `SIMLOOP_*`
+/// variables (see [`Env`](crate::Env)), so every knob means the same in both uses.
 ///
 /// ```
 /// let lp = simloop::EventLoop::builder().seed(42).max_steps(1_000).build();
@@ -1028,9 +1030,16 @@ impl Default for EventLoop {
 /// assert_eq!(lp.trace().policy(), "random");
 /// ```
 pub struct Builder {
-    seed: Option<u64>,
-    policy: Option<Box<dyn Policy>>,
-    max_steps: u64,
+    pub(crate) seed: Option<u64>,
+    pub(crate) policy: Option<Box<dyn Policy>>,
+    pub(crate) max_steps: u64,
+    pub(crate) seeds: Option<std::ops::Range<u64>>,
+    pub(crate) name: Option<String>,
+    pub(crate) env: Option<crate::env::Env>,
+    pub(crate) trace_dir: Option<std::path::PathBuf>,
+    pub(crate) check_determinism: Option<bool>,
+    pub(crate) replay: Option<Result<(Trace, Option<std::path::PathBuf>), String>>,
+    pub(crate) capture_logs: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -1039,6 +1048,17 @@ impl fmt::Debug for Builder {
             .field("seed", &self.seed)
             .field("policy", &self.policy.as_ref().map(|p| p.name()))
             .field("max_steps", &self.max_steps)
+            .field("seeds", &self.seeds)
+            .field("name", &self.name)
+            .field("trace_dir", &self.trace_dir)
+            .field("check_determinism", &self.check_determinism)
+            .field(
+                "replay",
+                &self
+                    .replay
+                    .as_ref()
+                    .map(|r| r.as_ref().map(|t| t.0.steps())),
+            )
             .finish()
     }
 }
@@ -1050,12 +1070,20 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: FIFO, no seed, `max_steps` 10,000,000.
+    /// A builder with the defaults: FIFO when built, `Random` when sweeping, no seed,
+    /// `max_steps` 10,000,000.
     pub fn new() -> Builder {
         Builder {
             seed: None,
             policy: None,
             max_steps: DEFAULT_MAX_STEPS,
+            seeds: None,
+            name: None,
+            env: None,
+            trace_dir: None,
+            check_determinism: None,
+            replay: None,
+            capture_logs: true,
         }
     }
 
@@ -1065,7 +1093,8 @@ impl Builder {
         self
     }
 
-    /// Uses `policy` to make every scheduling choice.
+    /// Uses `policy` to make every scheduling choice. In a sweep, each seed gets
+    /// `policy.reseeded(seed)`.
     pub fn policy(mut self, policy: impl Policy + 'static) -> Builder {
         self.policy = Some(Box::new(policy));
         self
@@ -1090,8 +1119,16 @@ impl Builder {
             (None, Some(s)) => Box::new(Random::new(s)),
             (None, None) => Box::new(Fifo),
         };
-        let seed = policy.seed().or(self.seed);
+        new_loop(policy, self.seed, self.max_steps)
+    }
+}
+
+/// Makes a loop with exactly this policy.
+pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u64) -> EventLoop {
+    {
+        let seed = policy.seed().or(seed);
         let name = policy.name();
+        let every_step = policy.every_step();
         let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         let inner = Rc::new(Inner {
             id,
@@ -1129,8 +1166,9 @@ impl Builder {
             failure: RefCell::new(None),
             has_failure: Cell::new(false),
             current: RefCell::new(None),
-            max_steps: self.max_steps,
+            max_steps,
             seed,
+            every_step,
         });
         LOOPS.with(|l| l.borrow_mut().push((id, Rc::downgrade(&inner))));
         EventLoop { inner }
@@ -1396,6 +1434,15 @@ impl EventLoop {
     /// # Errors
     /// [`LoopError::CloseRunning`] if called while the loop runs (nothing is changed).
     pub fn close(&self) -> Result<(), LoopError> {
+        self.close_impl(false)
+    }
+
+    /// `close` without the stderr report (sweeps close thousands of loops).
+    pub(crate) fn close_quietly(&self) {
+        let _ = self.close_impl(true);
+    }
+
+    fn close_impl(&self, quiet: bool) -> Result<(), LoopError> {
         let inner = &self.inner;
         if inner.running.get() {
             return Err(LoopError::CloseRunning);
@@ -1459,7 +1506,7 @@ impl EventLoop {
             drop(heap);
             drop(msgs);
         }));
-        if !names.is_empty() {
+        if !names.is_empty() && !quiet {
             eprintln!(
                 "simloop: Task was destroyed but it is pending! close() dropped {} pending task{}: {}",
                 names.len(),
@@ -1468,7 +1515,9 @@ impl EventLoop {
             );
         }
         if let Some(e) = inner.failure.borrow_mut().take() {
-            eprintln!("simloop: unreported failure at close(): {e}");
+            if !quiet {
+                eprintln!("simloop: unreported failure at close(): {e}");
+            }
         }
         Ok(())
     }

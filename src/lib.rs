@@ -40,6 +40,44 @@
 //! assert_eq!(run(7), run(7));
 //! ```
 //!
+//! ## Finding an interleaving bug
+//!
+//! [`check`] sweeps a test body over seeds (`0..1000` unless `SIMLOOP_SEEDS` says
+//! otherwise) with a fresh loop per seed, and panics with a report on the first failure:
+//!
+//! ```should_panic
+//! use std::{cell::Cell, rc::Rc};
+//! simloop::check(|| async {
+//!     let counter = Rc::new(Cell::new(0));
+//!     let incr = |c: Rc<Cell<u32>>| async move {
+//!         let v = c.get();          // read
+//!         simloop::yield_now().await; // another task may run here
+//!         c.set(v + 1);             // write back: a lost update
+//!     };
+//!     simloop::gather([incr(counter.clone()), incr(counter.clone())]).await;
+//!     assert_eq!(counter.get(), 2);
+//! });
+//! ```
+//!
+//! The report (on stderr) names the seed, the step and virtual time of the failure, the
+//! panic, the last trace events and the run's `tracing` log, and ends with the line that
+//! replays it, e.g. `SIMLOOP_SEED=0x3 cargo test --test counter -- lost_update --exact`.
+//!
+//! ## Debugging a failure
+//!
+//! 1. Paste the replay line: `SIMLOOP_SEED=0x…` runs exactly the failing seed, as often as
+//!    you like, with the same schedule each time.
+//! 2. Read the trace file the report names (`target/simloop/<test>-seed_0x….trace`): one
+//!    line per spawn, poll, wake, timer, callback, cancel and clock jump.
+//! 3. Add `tracing::info!` calls to your code: the report shows them stamped with virtual
+//!    time and task (see [`log`]).
+//! 4. `SIMLOOP_REPLAY=<trace file>` (or [`replay`]) follows the recorded schedule step by
+//!    step; if your edit changed the program, it stops at the first step that no longer
+//!    matches ("replay diverged at step N: the trace expected …").
+//! 5. Fix, then sweep again: the same seeds must now pass.
+//!
+//! [`Builder::run`] is the non-panicking form, returning the [`Failure`] to inspect.
+//!
 //! ## Map of the API
 //!
 //! | asyncio | simloop |
@@ -68,27 +106,34 @@
 //! ## Environment
 //!
 //! `SIMLOOP_SEED=N` (decimal or `0x` hex) makes [`new_event_loop`] (and so [`run`] and
-//! [`get_event_loop`]) use [`Random`] with seed `N`. Builders never read the environment.
+//! [`get_event_loop`]) use [`Random`] with seed `N`. Sweeps ([`check`], [`Builder::check`],
+//! [`Builder::run`]) read every `SIMLOOP_*` variable through [`Env`]; `Builder::build`
+//! never reads the environment.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod check;
 mod combinators;
+mod env;
 mod error;
 mod event_loop;
+pub mod log;
 pub mod policy;
 mod task;
 mod time;
 pub mod trace;
 
+pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
+pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
-pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random};
+pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
@@ -135,12 +180,16 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
     })
 }
 
+/// `SIMLOOP_SEED`, read through [`Env`] like every other variable.
 #[track_caller]
 pub(crate) fn env_seed() -> Option<u64> {
-    let v = std::env::var("SIMLOOP_SEED").ok()?;
-    match parse_seed(&v) {
-        Ok(s) => Some(s),
-        Err(e) => panic!("SIMLOOP_SEED: {e}"),
+    match Env::from_lookup(|k| {
+        (k == "SIMLOOP_SEED")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    }) {
+        Ok(env) => env.seed,
+        Err(e) => panic!("{e}"),
     }
 }
 
@@ -283,4 +332,56 @@ where
         Ok(Err(e)) => panic!("simloop::run: {e:#}"),
         Err(p) => std::panic::resume_unwind(p),
     }
+}
+
+/// Sweeps `body` over seeds with the [`Random`] policy (`SIMLOOP_SEEDS`, default
+/// `0..1000`; `SIMLOOP_SEED` runs one seed; `SIMLOOP_REPLAY` replays a trace file) and
+/// panics with a replayable report on the first failure. See [`Builder::check`].
+///
+/// ```
+/// simloop::check(|| async {
+///     let t = simloop::create_task(async { 21 * 2 });
+///     assert_eq!(t.await.unwrap(), 42);
+/// });
+/// ```
+///
+/// # Panics
+/// On the first failing seed, with the seed and the line that replays it.
+#[track_caller]
+pub fn check<F, Fut>(body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+    Fut::Output: CheckOutcome,
+{
+    Builder::new().check(body)
+}
+
+/// Replays a recorded trace (a [`Trace`], trace text, or a file path) step for step with
+/// `body`; panics with the same report as [`check`] if the body fails, or with a
+/// divergence error naming the step if the program no longer matches the trace.
+///
+/// ```
+/// let body = || async {
+///     simloop::gather((0..3).map(|i| async move { simloop::yield_now().await; i })).await;
+/// };
+/// let lp = simloop::EventLoop::builder().seed(9).build();
+/// lp.run_until_complete(body()).unwrap();
+/// lp.run_until_complete(async {}).unwrap_or_default();
+/// # let lp = simloop::EventLoop::builder().seed(9).build();
+/// # lp.run_until_complete(body()).unwrap();
+/// simloop::replay(lp.trace().to_string(), body);
+/// ```
+///
+/// # Panics
+/// If the body fails, the replay diverges, or the trace is malformed.
+#[track_caller]
+pub fn replay<S, F, Fut>(source: S, body: F)
+where
+    S: TraceSource,
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+    Fut::Output: CheckOutcome,
+{
+    Builder::new().replay(source).check(body)
 }

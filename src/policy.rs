@@ -9,6 +9,8 @@
 //! - [`Fifo`]: always index 0 — asyncio's own order (the default without a seed).
 //! - [`Random`]: uniform choice among *all* candidates from a seeded ChaCha8 stream
 //!   (the default when a seed is given).
+//! - [`Replay`]: follows a recorded [`Trace`] step by step, failing with a divergence
+//!   error as soon as the program no longer matches it.
 //!
 //! Write your own by implementing [`Policy`]:
 //!
@@ -29,9 +31,12 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use std::fmt;
+
 use crate::error::LoopError;
 use crate::task::TaskId;
 use crate::time::Instant;
+use crate::trace::{EventKind, Trace};
 
 /// What kind of item a [`Candidate`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,6 +105,21 @@ pub trait Policy {
     fn seed(&self) -> Option<u64> {
         None
     }
+
+    /// A fresh policy of the same kind for `seed`, used by seed sweeps
+    /// ([`Builder::check`](crate::Builder::check)) to get one policy per seed. The default,
+    /// `None`, means the policy cannot take part in a sweep.
+    fn reseeded(&self, seed: u64) -> Option<Box<dyn Policy>> {
+        let _ = seed;
+        None
+    }
+
+    /// `true` if the loop must call [`choose`](Policy::choose) at *every* step, even when
+    /// only one item is runnable (replay and checking wrappers use this to verify each
+    /// step). A policy that says so must return 0 for single-candidate decisions.
+    fn every_step(&self) -> bool {
+        false
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
@@ -111,6 +131,12 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
     }
     fn seed(&self) -> Option<u64> {
         (**self).seed()
+    }
+    fn reseeded(&self, seed: u64) -> Option<Box<dyn Policy>> {
+        (**self).reseeded(seed)
+    }
+    fn every_step(&self) -> bool {
+        (**self).every_step()
     }
 }
 
@@ -125,6 +151,9 @@ impl Policy for Fifo {
     #[inline]
     fn choose(&mut self, _: &Decision<'_>) -> Result<usize, LoopError> {
         Ok(0)
+    }
+    fn reseeded(&self, _: u64) -> Option<Box<dyn Policy>> {
+        Some(Box::new(Fifo))
     }
 }
 
@@ -165,5 +194,213 @@ impl Policy for Random {
     }
     fn seed(&self) -> Option<u64> {
         Some(self.seed)
+    }
+    fn reseeded(&self, seed: u64) -> Option<Box<dyn Policy>> {
+        Some(Box::new(Random::new(seed)))
+    }
+}
+
+/// One step of a trace as a replay sees it: which item ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StepRef {
+    kind: CandidateKind,
+    id: u32,
+}
+
+impl fmt::Display for StepRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            CandidateKind::Task => write!(f, "poll of task {}", self.id),
+            CandidateKind::Callback => write!(f, "callback {}", self.id),
+            CandidateKind::Timer => write!(f, "timer {}", self.id),
+            CandidateKind::Stop => f.write_str("stop"),
+        }
+    }
+}
+
+pub(crate) fn describe(cands: &[Candidate]) -> String {
+    let v: Vec<String> = cands
+        .iter()
+        .map(|c| {
+            StepRef {
+                kind: c.kind,
+                id: c.id,
+            }
+            .to_string()
+        })
+        .collect();
+    v.join(", ")
+}
+
+/// Follows a recorded [`Trace`] step by step: at every step it runs the item the trace
+/// says ran, and fails with [`LoopError::Divergence`] the first time that item is not
+/// runnable (the program no longer matches the trace).
+///
+/// It reports the recorded trace's policy name and seed, so a faithful replay produces a
+/// byte-identical trace. Usually used through [`replay`](crate::replay) or
+/// `SIMLOOP_REPLAY`, which also compare the whole trace at the end.
+///
+/// ```
+/// use simloop::{EventLoop, Replay};
+/// let program = || simloop::gather((0..3).map(|_| async { simloop::yield_now().await }));
+/// let lp = EventLoop::builder().seed(5).build();
+/// lp.run_until_complete(program()).unwrap();
+/// let recorded = lp.trace();
+///
+/// let again = EventLoop::builder().policy(Replay::new(&recorded)).build();
+/// again.run_until_complete(program()).unwrap();
+/// assert_eq!(again.trace().to_string(), recorded.to_string());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Replay {
+    policy: String,
+    seed: Option<u64>,
+    steps: Vec<StepRef>,
+}
+
+impl Replay {
+    /// A replay of `trace`'s decisions.
+    pub fn new(trace: &Trace) -> Replay {
+        let steps = trace
+            .events()
+            .filter_map(|e| match e.kind {
+                EventKind::Poll { task, .. } => Some(StepRef {
+                    kind: CandidateKind::Task,
+                    id: task.as_u32(),
+                }),
+                EventKind::Timer { timer } => Some(StepRef {
+                    kind: CandidateKind::Timer,
+                    id: timer,
+                }),
+                EventKind::Callback { handle } => Some(StepRef {
+                    kind: CandidateKind::Callback,
+                    id: handle,
+                }),
+                EventKind::Stop => Some(StepRef {
+                    kind: CandidateKind::Stop,
+                    id: 0,
+                }),
+                _ => None,
+            })
+            .collect();
+        Replay {
+            policy: trace.policy().to_owned(),
+            seed: trace.seed(),
+            steps,
+        }
+    }
+
+    /// How many steps the recorded trace has.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// `true` if the recorded trace has no steps.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl Policy for Replay {
+    fn name(&self) -> String {
+        self.policy.clone()
+    }
+    fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+    fn every_step(&self) -> bool {
+        true
+    }
+    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
+        let Some(exp) = usize::try_from(d.step - 1)
+            .ok()
+            .and_then(|i| self.steps.get(i))
+        else {
+            return Err(LoopError::Divergence {
+                step: d.step,
+                expected: format!(
+                    "the run to end (the trace has {} step{})",
+                    self.steps.len(),
+                    if self.steps.len() == 1 { "" } else { "s" }
+                ),
+                runnable: describe(d.candidates),
+            });
+        };
+        d.candidates
+            .iter()
+            .position(|c| c.kind == exp.kind && c.id == exp.id)
+            .ok_or_else(|| LoopError::Divergence {
+                step: d.step,
+                expected: exp.to_string(),
+                runnable: describe(d.candidates),
+            })
+    }
+}
+
+/// Records every decision of the policy it wraps (the first run of a determinism check).
+pub(crate) struct Recording {
+    pub(crate) inner: Box<dyn Policy>,
+    pub(crate) log: std::rc::Rc<std::cell::RefCell<Vec<Vec<Candidate>>>>,
+}
+
+impl Policy for Recording {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn seed(&self) -> Option<u64> {
+        self.inner.seed()
+    }
+    fn every_step(&self) -> bool {
+        true
+    }
+    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
+        self.log.borrow_mut().push(d.candidates.to_vec());
+        if d.candidates.len() == 1 && !self.inner.every_step() {
+            Ok(0)
+        } else {
+            self.inner.choose(d)
+        }
+    }
+}
+
+/// Compares every step's runnable set with a recorded run of the same seed and fails with
+/// [`LoopError::Nondeterminism`] at the first difference (the second run of a
+/// determinism check).
+pub(crate) struct Checked {
+    pub(crate) inner: Box<dyn Policy>,
+    pub(crate) expected: std::rc::Rc<Vec<Vec<Candidate>>>,
+}
+
+impl Policy for Checked {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn seed(&self) -> Option<u64> {
+        self.inner.seed()
+    }
+    fn every_step(&self) -> bool {
+        true
+    }
+    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
+        let i = usize::try_from(d.step - 1).unwrap_or(usize::MAX);
+        let exp = self.expected.get(i);
+        let same = exp.is_some_and(|e| {
+            e.len() == d.candidates.len()
+                && e.iter()
+                    .zip(d.candidates)
+                    .all(|(a, b)| a.kind == b.kind && a.id == b.id)
+        });
+        if !same {
+            return Err(LoopError::Nondeterminism {
+                step: d.step,
+                first: exp.map_or_else(|| "the run had ended".to_owned(), |e| describe(e)),
+                second: describe(d.candidates),
+            });
+        }
+        if d.candidates.len() == 1 && !self.inner.every_step() {
+            Ok(0)
+        } else {
+            self.inner.choose(d)
+        }
     }
 }

@@ -1,0 +1,168 @@
+//! The `SIMLOOP_*` environment variables, read in this one place.
+//!
+//! | variable | meaning | form |
+//! | --- | --- | --- |
+//! | `SIMLOOP_SEED` | run exactly this seed | `42` or `0x2a` |
+//! | `SIMLOOP_SEEDS` | the sweep range (end excluded) | `0..1000`, `0x10..0x20` |
+//! | `SIMLOOP_REPLAY` | replay a recorded trace file instead of sweeping | a path |
+//! | `SIMLOOP_SHARD` | take only the seeds ≡ I (mod N) | `I/N` with `I < N` |
+//! | `SIMLOOP_CHECK_DETERMINISM` | run every seed twice and compare | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
+//! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `target/simloop`) |
+//!
+//! A bad value is an error naming the variable, the form it expects and what it got.
+//! Nothing here ever reads the wall clock: a sweep without a seed range uses `0..1000`.
+//!
+//! ```
+//! use simloop::Env;
+//! let env = Env::from_lookup(|k| match k {
+//!     "SIMLOOP_SEEDS" => Some("0x10..0x20".into()),
+//!     "SIMLOOP_SHARD" => Some("1/4".into()),
+//!     _ => None,
+//! }).unwrap();
+//! assert_eq!(env.seeds, Some(16..32));
+//! assert_eq!(env.shard, Some((1, 4)));
+//! let err = Env::from_lookup(|k| (k == "SIMLOOP_SHARD").then(|| "4/4".into())).unwrap_err();
+//! assert_eq!(err.to_string(),
+//!     "SIMLOOP_SHARD: expected I/N with 0 <= I < N (e.g. 0/4), got \"4/4\"");
+//! ```
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// The parsed `SIMLOOP_*` variables. Every field is `None` when its variable is unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Env {
+    /// `SIMLOOP_SEED`.
+    pub seed: Option<u64>,
+    /// `SIMLOOP_SEEDS`.
+    pub seeds: Option<Range<u64>>,
+    /// `SIMLOOP_REPLAY`.
+    pub replay: Option<PathBuf>,
+    /// `SIMLOOP_SHARD` as `(I, N)`.
+    pub shard: Option<(u64, u64)>,
+    /// `SIMLOOP_CHECK_DETERMINISM`.
+    pub check_determinism: Option<bool>,
+    /// `SIMLOOP_TRACE_DIR`.
+    pub trace_dir: Option<PathBuf>,
+}
+
+/// A `SIMLOOP_*` variable with a value of the wrong form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable.
+    pub var: &'static str,
+    /// The form it expects.
+    pub expected: &'static str,
+    /// The value it had.
+    pub got: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {:?}",
+            self.var, self.expected, self.got
+        )
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+const SEED_FORM: &str = "a u64 in decimal (42) or hex with 0x (0x2a)";
+const SEEDS_FORM: &str = "a range A..B of u64 seeds with A < B (e.g. 0..1000 or 0x0..0x100)";
+const SHARD_FORM: &str = "I/N with 0 <= I < N (e.g. 0/4)";
+const BOOL_FORM: &str = "1, true, yes, on, 0, false, no or off";
+
+fn num(s: &str) -> Option<u64> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+fn err(var: &'static str, expected: &'static str, got: &str) -> EnvError {
+    EnvError {
+        var,
+        expected,
+        got: got.to_owned(),
+    }
+}
+
+impl Env {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable with a malformed value.
+    pub fn from_process() -> Result<Env, EnvError> {
+        Env::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the variables through `lookup` (for tests, or to take them from elsewhere).
+    ///
+    /// # Errors
+    /// The first variable with a malformed value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Env, EnvError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let mut env = Env::default();
+        if let Some(v) = get("SIMLOOP_SEED") {
+            env.seed = Some(num(&v).ok_or_else(|| err("SIMLOOP_SEED", SEED_FORM, &v))?);
+        }
+        if let Some(v) = get("SIMLOOP_SEEDS") {
+            let r = v
+                .split_once("..")
+                .and_then(|(a, b)| Some((num(a)?, num(b)?)))
+                .filter(|(a, b)| a < b)
+                .ok_or_else(|| err("SIMLOOP_SEEDS", SEEDS_FORM, &v))?;
+            env.seeds = Some(r.0..r.1);
+        }
+        if let Some(v) = get("SIMLOOP_REPLAY") {
+            env.replay = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SIMLOOP_SHARD") {
+            let s = v
+                .split_once('/')
+                .and_then(|(i, n)| Some((num(i)?, num(n)?)))
+                .filter(|(i, n)| i < n)
+                .ok_or_else(|| err("SIMLOOP_SHARD", SHARD_FORM, &v))?;
+            env.shard = Some(s);
+        }
+        if let Some(v) = get("SIMLOOP_CHECK_DETERMINISM") {
+            env.check_determinism = Some(match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => return Err(err("SIMLOOP_CHECK_DETERMINISM", BOOL_FORM, &v)),
+            });
+        }
+        if let Some(v) = get("SIMLOOP_TRACE_DIR") {
+            env.trace_dir = Some(PathBuf::from(v));
+        }
+        Ok(env)
+    }
+}
+
+/// The seeds of `range` that belong to shard `i` of `n` (seed ≡ i mod n).
+///
+/// ```
+/// let all: Vec<u64> = (0..4).flat_map(|i| simloop::shard_seeds(0..10, i, 4)).collect();
+/// let mut sorted = all.clone();
+/// sorted.sort();
+/// assert_eq!(sorted, (0..10).collect::<Vec<_>>()); // every seed exactly once
+/// ```
+pub fn shard_seeds(range: Range<u64>, i: u64, n: u64) -> impl Iterator<Item = u64> {
+    let n = n.max(1);
+    let i = i % n;
+    // The first seed >= range.start that is ≡ i (mod n); None if it would overflow.
+    let offset = (i + n - range.start % n) % n;
+    let first = range.start.checked_add(offset);
+    let end = range.end;
+    let mut next = first.filter(|s| *s < end);
+    std::iter::from_fn(move || {
+        let s = next?;
+        next = s.checked_add(n).filter(|t| *t < end);
+        Some(s)
+    })
+}
