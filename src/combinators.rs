@@ -133,7 +133,7 @@ impl<T: 'static> Future for Gather<T> {
             });
             let w = Waker::from(cd.clone());
             for t in &this.tasks {
-                *t.cell.header.join_waker.borrow_mut() = Some(w.clone());
+                *t.header().join_waker.borrow_mut() = Some(w.clone());
             }
             this.countdown = Some(cd);
             return Poll::Pending;
@@ -143,8 +143,7 @@ impl<T: 'static> Future for Gather<T> {
             let mut results = Vec::with_capacity(tasks.len());
             let mut first_err = None;
             for (i, t) in tasks.iter().enumerate() {
-                let r = t.cell.output.borrow_mut().take();
-                t.cell.header.set(crate::task::RETRIEVED);
+                let r = t.take_output();
                 match r {
                     Some(Ok(v)) => results.push(v),
                     Some(Err(e)) => {
@@ -213,7 +212,7 @@ pub enum ReturnWhen {
 pub fn wait<T: 'static>(tasks: Vec<Task<T>>, return_when: ReturnWhen) -> Wait<T> {
     assert!(!tasks.is_empty(), "Set of Tasks/Futures is empty.");
     for t in &tasks {
-        t.cell.header.set(NO_CANCEL_ON_DROP);
+        t.header().set(NO_CANCEL_ON_DROP);
     }
     Wait {
         tasks: Some(tasks),
@@ -244,13 +243,13 @@ impl<T: 'static> Future for Wait<T> {
             ReturnWhen::FirstCompleted => done > 0,
             ReturnWhen::AllCompleted => done == tasks.len(),
             ReturnWhen::FirstException => {
-                done == tasks.len() || tasks.iter().any(|t| t.cell.header.has(PANICKED))
+                done == tasks.len() || tasks.iter().any(|t| t.header().has(PANICKED))
             }
         };
         if ready {
             let tasks = self.tasks.take().expect("tasks");
             for t in &tasks {
-                let h = &t.cell.header;
+                let h = t.header();
                 h.flags.set(h.flags.get() & !NO_CANCEL_ON_DROP);
             }
             let (d, p) = tasks.into_iter().partition(|t| t.is_done());
@@ -258,7 +257,7 @@ impl<T: 'static> Future for Wait<T> {
         }
         let w = relay_waker(cx.waker());
         for t in tasks.iter().filter(|t| !t.is_done()) {
-            *t.cell.header.join_waker.borrow_mut() = Some(w.clone());
+            *t.header().join_waker.borrow_mut() = Some(w.clone());
         }
         Poll::Pending
     }
@@ -354,12 +353,12 @@ impl<T: 'static> Stream for AsCompleted<T> {
         if let Some(futs) = this.pending.take() {
             this.tasks = spawn_all("as_completed", futs);
             for (index, t) in this.tasks.iter().enumerate() {
-                t.cell.header.set(NO_CANCEL_ON_DROP);
+                t.header().set(NO_CANCEL_ON_DROP);
                 let w = Waker::from(Arc::new(Completion {
                     index,
                     shared: this.shared.clone(),
                 }));
-                *t.cell.header.join_waker.borrow_mut() = Some(w);
+                *t.header().join_waker.borrow_mut() = Some(w);
             }
         }
         if this.yielded == this.tasks.len() {
@@ -379,8 +378,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
             Some(i) => {
                 this.yielded += 1;
                 let t = &this.tasks[i];
-                let r = t.cell.output.borrow_mut().take().expect("completed output");
-                t.cell.header.set(crate::task::RETRIEVED);
+                let r = t.take_output().expect("completed output");
                 Poll::Ready(Some(unwrap_child(t, r)))
             }
             None => Poll::Pending,
@@ -411,7 +409,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
 /// assert!(finished.get()); // ...but the shielded task ran to completion
 /// ```
 pub fn shield<T: 'static>(task: Task<T>) -> Shielded<T> {
-    task.cell.header.set(NO_CANCEL_ON_DROP);
+    task.header().set(NO_CANCEL_ON_DROP);
     Shielded { task }
 }
 
@@ -576,7 +574,7 @@ impl TaskGroup {
         }
         let inner = running_inner("TaskGroup::create_task");
         let task = inner.spawn(name, fut);
-        let h = &task.cell.header;
+        let h = task.header();
         h.set(OBSERVED);
         *h.hook.borrow_mut() = Some(self.inner.clone() as Rc<dyn CompletionHook>);
         self.inner.children.borrow_mut().push(task.obj());

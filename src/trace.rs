@@ -326,6 +326,12 @@ impl Trace {
         self.names.get(&task.as_u32()).map(String::as_str)
     }
 
+    /// Bytes the trace's records occupy in memory (8 per record; a step is usually one
+    /// or two records). Names and the header are not counted.
+    pub fn memory_bytes(&self) -> usize {
+        self.recs.len() * std::mem::size_of::<Rec>()
+    }
+
     /// 64-bit FNV-1a hash of the rendered text: a stable fingerprint of the
     /// run, identical across machines and Rust versions.
     pub fn digest(&self) -> u64 {
