@@ -193,7 +193,11 @@ fn indent(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "simloop: test `{}` failed", self.test)?;
-        write!(f, "  under:      {} (policy {})", self.source, self.policy)?;
+        if self.kind == FailureKind::BadInput {
+            write!(f, "  under:      {}", self.source)?;
+        } else {
+            write!(f, "  under:      {} (policy {})", self.source, self.policy)?;
+        }
         if let Some(r) = &self.sweep {
             write!(
                 f,
@@ -479,7 +483,7 @@ impl Builder {
                     seed: Some(seed),
                     source,
                     policy: outcome.trace.policy().to_owned(),
-                    step: outcome.steps,
+                    step: failure_step(&kind, outcome.steps),
                     time: outcome.time,
                     kind,
                     message,
@@ -603,7 +607,12 @@ impl Builder {
             }),
             Err((kind, message)) => {
                 let (trace_path, _) = write_trace(dir, test, "replay", &outcome.trace);
-                let shown = path.clone().or(trace_path.clone());
+                // The replay line must follow the *recorded* trace: its own file, or a
+                // copy of an in-memory trace written next to the replay's.
+                let shown = match &path {
+                    Some(p) => Some(p.clone()),
+                    None => write_trace(dir, test, "recorded", &recorded).0,
+                };
                 let replay_command = match (&shown, recorded.seed()) {
                     (Some(p), _) => {
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), test)
@@ -616,7 +625,7 @@ impl Builder {
                     seed: recorded.seed(),
                     source,
                     policy: outcome.trace.policy().to_owned(),
-                    step: outcome.steps,
+                    step: failure_step(&kind, outcome.steps),
                     time: outcome.time,
                     kind,
                     message,
@@ -670,6 +679,16 @@ fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
         };
     }
     first
+}
+
+/// The step a failure names: the step a divergence or nondeterminism could not take,
+/// else the last step the run took.
+fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
+    match kind {
+        FailureKind::Loop(LoopError::Divergence { step, .. })
+        | FailureKind::Loop(LoopError::Nondeterminism { step, .. }) => *step,
+        _ => steps,
+    }
 }
 
 fn sanitize(s: &str) -> String {

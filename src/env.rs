@@ -6,7 +6,7 @@
 //! | `SIMLOOP_SEEDS` | the sweep range (end excluded) | `0..1000`, `0x10..0x20` |
 //! | `SIMLOOP_REPLAY` | replay a recorded trace file instead of sweeping | a path |
 //! | `SIMLOOP_SHARD` | take only the seeds ≡ I (mod N) | `I/N` with `I < N` |
-//! | `SIMLOOP_CHECK_DETERMINISM` | run every seed twice and compare | `1`/`true`/`yes` or `0`/`false`/`no` |
+//! | `SIMLOOP_CHECK_DETERMINISM` | run every seed twice and compare | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
 //! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `target/simloop`) |
 //!
 //! A bad value is an error naming the variable, the form it expects and what it got.
@@ -74,7 +74,7 @@ impl std::error::Error for EnvError {}
 const SEED_FORM: &str = "a u64 in decimal (42) or hex with 0x (0x2a)";
 const SEEDS_FORM: &str = "a range A..B of u64 seeds with A < B (e.g. 0..1000 or 0x0..0x100)";
 const SHARD_FORM: &str = "I/N with 0 <= I < N (e.g. 0/4)";
-const BOOL_FORM: &str = "1, true, yes, 0, false or no";
+const BOOL_FORM: &str = "1, true, yes, on, 0, false, no or off";
 
 fn num(s: &str) -> Option<u64> {
     let t = s.trim();
@@ -154,13 +154,15 @@ impl Env {
 /// ```
 pub fn shard_seeds(range: Range<u64>, i: u64, n: u64) -> impl Iterator<Item = u64> {
     let n = n.max(1);
-    let first = if range.start % n <= i % n {
-        range.start + (i % n - range.start % n)
-    } else {
-        range.start + (n - range.start % n + i % n)
-    };
+    let i = i % n;
+    // The first seed >= range.start that is ≡ i (mod n); None if it would overflow.
+    let offset = (i + n - range.start % n) % n;
+    let first = range.start.checked_add(offset);
     let end = range.end;
-    (0..)
-        .map(move |k: u64| first.saturating_add(k.saturating_mul(n)))
-        .take_while(move |s| *s < end && *s >= first)
+    let mut next = first.filter(|s| *s < end);
+    std::iter::from_fn(move || {
+        let s = next?;
+        next = s.checked_add(n).filter(|t| *t < end);
+        Some(s)
+    })
 }

@@ -150,6 +150,15 @@ impl LoopError {
     }
 }
 
+/// Writes `hint` as a sentence of its own (capitalised).
+fn sentence(f: &mut fmt::Formatter<'_>, hint: &str) -> fmt::Result {
+    let mut chars = hint.chars();
+    if let Some(c) = chars.next() {
+        write!(f, "{}{}.", c.to_uppercase(), chars.as_str())?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for LoopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -181,8 +190,8 @@ impl fmt::Display for LoopError {
                      (virtual time {time}), so the loop would wait for ever"
                 )?;
                 if blocked.is_empty() {
-                    write!(f, "; no task is pending either. {}", self.hint())?;
-                    return Ok(());
+                    f.write_str("; no task is pending either. ")?;
+                    return sentence(f, self.hint());
                 }
                 write!(
                     f,
@@ -194,17 +203,16 @@ impl fmt::Display for LoopError {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{} (id {})", b.name, b.id)?;
                 }
-                write!(f, ". {}", self.hint())?;
-                return Ok(());
+                f.write_str(". ")?;
+                return sentence(f, self.hint());
             }
             LoopError::StepLimit { limit, time } => {
                 write!(
                     f,
                     "step limit exceeded: the run took more than {limit} steps (max_steps) \
-                     without finishing, at virtual time {time}. {}",
-                    self.hint()
+                     without finishing, at virtual time {time}. "
                 )?;
-                return Ok(());
+                return sentence(f, self.hint());
             }
             LoopError::TaskPanicked {
                 task,
@@ -234,11 +242,14 @@ impl fmt::Display for LoopError {
                 write!(
                     f,
                     "replay diverged at step {step}: the trace expected {expected}, but the \
-                     runnable items were: {}. {}",
-                    if runnable.is_empty() { "none" } else { runnable },
-                    self.hint()
+                     runnable items were: {}. ",
+                    if runnable.is_empty() {
+                        "none"
+                    } else {
+                        runnable
+                    },
                 )?;
-                return Ok(());
+                return sentence(f, self.hint());
             }
             LoopError::Nondeterminism {
                 step,
@@ -248,10 +259,9 @@ impl fmt::Display for LoopError {
                 write!(
                     f,
                     "nondeterminism detected: two runs of the same seed differ at step {step}: \
-                     the first run could run [{first}], the second [{second}]. {}",
-                    self.hint()
+                     the first run could run [{first}], the second [{second}]. "
                 )?;
-                return Ok(());
+                return sentence(f, self.hint());
             }
             LoopError::Policy { policy, message } => {
                 write!(f, "policy {policy} failed: {message}")?;

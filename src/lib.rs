@@ -125,11 +125,11 @@ mod task;
 mod time;
 pub mod trace;
 
+pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
-pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
 pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
@@ -180,12 +180,16 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
     })
 }
 
+/// `SIMLOOP_SEED`, read through [`Env`] like every other variable.
 #[track_caller]
 pub(crate) fn env_seed() -> Option<u64> {
-    let v = std::env::var("SIMLOOP_SEED").ok()?;
-    match parse_seed(&v) {
-        Ok(s) => Some(s),
-        Err(e) => panic!("SIMLOOP_SEED: {e}"),
+    match Env::from_lookup(|k| {
+        (k == "SIMLOOP_SEED")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    }) {
+        Ok(env) => env.seed,
+        Err(e) => panic!("{e}"),
     }
 }
 

@@ -318,7 +318,11 @@ impl Policy for Replay {
         else {
             return Err(LoopError::Divergence {
                 step: d.step,
-                expected: format!("the run to end (the trace has {} steps)", self.steps.len()),
+                expected: format!(
+                    "the run to end (the trace has {} step{})",
+                    self.steps.len(),
+                    if self.steps.len() == 1 { "" } else { "s" }
+                ),
                 runnable: describe(d.candidates),
             });
         };
