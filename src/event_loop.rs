@@ -680,12 +680,14 @@ impl Inner {
                     return Exit::Failed(LoopError::ForeignWake { count: foreign });
                 }
             }
-            let mut msgs = std::mem::take(&mut core.spare);
-            std::mem::swap(&mut msgs, &mut *self.inbox.borrow_mut());
-            for m in msgs.drain(..) {
-                core.apply(m);
+            if !self.inbox.borrow().is_empty() {
+                let mut msgs = std::mem::take(&mut core.spare);
+                std::mem::swap(&mut msgs, &mut *self.inbox.borrow_mut());
+                for m in msgs.drain(..) {
+                    core.apply(m);
+                }
+                core.spare = msgs;
             }
-            core.spare = msgs;
             if self.purge.replace(false) {
                 core.purge_cancelled();
             }
@@ -1143,10 +1145,10 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         let inner = Rc::new(Inner {
             id,
             core: RefCell::new(Core {
-                tasks: Vec::new(),
-                free_tasks: Vec::new(),
+                tasks: Vec::with_capacity(16),
+                free_tasks: Vec::with_capacity(16),
                 live: 0,
-                ready: Vec::new(),
+                ready: Vec::with_capacity(32),
                 head: 0,
                 handles: Vec::new(),
                 free_handles: Vec::new(),
@@ -1159,7 +1161,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
                 batch_left: 0,
                 spare: Vec::new(),
             }),
-            inbox: RefCell::new(Vec::new()),
+            inbox: RefCell::new(Vec::with_capacity(8)),
             remote: Arc::new(Remote {
                 owner: std::thread::current().id(),
                 pending: AtomicBool::new(false),

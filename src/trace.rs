@@ -219,7 +219,7 @@ impl Trace {
         Trace {
             policy: policy.to_owned(),
             seed,
-            recs: Vec::new(),
+            recs: Vec::with_capacity(512),
             names: BTreeMap::new(),
             events: 0,
             steps: 0,
