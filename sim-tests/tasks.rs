@@ -526,7 +526,11 @@ fn named_tasks_keep_their_name_and_still_take_an_id() {
     assert_eq!([a.id(), b.id(), c.id()].map(TaskId::as_u32), [1, 2, 3]);
     // The spawn (with its name) is in the trace as soon as the task is created.
     assert_eq!(lp.trace().task_name(a.id()), Some("alpha"));
-    assert_eq!(lp.trace().task_name(b.id()), None, "default names are not stored");
+    assert_eq!(
+        lp.trace().task_name(b.id()),
+        None,
+        "default names are not stored"
+    );
     lp.run_until_complete(async {}).unwrap();
     assert_eq!(lp.trace().task_name(a.id()), Some("alpha"));
 }

@@ -536,7 +536,60 @@ impl fmt::Debug for TaskGroup {
     }
 }
 
+impl Default for TaskGroup {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
 impl TaskGroup {
+    /// A new, empty group. Spawn children with [`spawn`](TaskGroup::spawn) and wait for
+    /// them with [`join`](TaskGroup::join); [`task_group`] is the scoped form.
+    ///
+    /// ```
+    /// let r = simloop::run(async {
+    ///     let tg = simloop::TaskGroup::new();
+    ///     let a = tg.spawn(async { 1 });
+    ///     let b = tg.spawn(async { 2 });
+    ///     tg.join().await.unwrap();
+    ///     a.await.unwrap() + b.await.unwrap()
+    /// });
+    /// assert_eq!(r, 3);
+    /// ```
+    pub fn new() -> TaskGroup {
+        TaskGroup {
+            inner: Rc::new(GroupInner {
+                children: RefCell::new(Vec::new()),
+                live: Cell::new(0),
+                failures: RefCell::new(Vec::new()),
+                aborting: Cell::new(false),
+                abort_scheduled: Cell::new(false),
+                finished: Cell::new(false),
+                parent: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// The same as [`create_task`](TaskGroup::create_task).
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.spawn_inner(None, fut)
+    }
+
+    /// Waits for every child (including children spawned while waiting). If a child
+    /// panics, the others are cancelled and, once all have finished, the failures are
+    /// returned. Dropping the future before it completes cancels the children.
+    pub fn join(&self) -> TaskGroupFuture<std::future::Ready<()>> {
+        TaskGroupFuture {
+            group: self.clone(),
+            body: None,
+            result: Some(()),
+        }
+    }
+
     /// Spawns a child on the running loop. The group waits for it; if it panics, the group
     /// cancels its siblings and its body and fails.
     ///
@@ -548,7 +601,7 @@ impl TaskGroup {
     where
         F: Future + 'static,
     {
-        self.spawn(None, fut)
+        self.spawn_inner(None, fut)
     }
 
     /// Like [`create_task`](TaskGroup::create_task), with a name.
@@ -558,11 +611,11 @@ impl TaskGroup {
         F: Future + 'static,
     {
         let name: String = name.into();
-        self.spawn(Some(Rc::from(name)), fut)
+        self.spawn_inner(Some(Rc::from(name)), fut)
     }
 
     #[track_caller]
-    fn spawn<F>(&self, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
+    fn spawn_inner<F>(&self, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
     {
@@ -609,17 +662,7 @@ where
     B: FnOnce(TaskGroup) -> Fut,
     Fut: Future,
 {
-    let tg = TaskGroup {
-        inner: Rc::new(GroupInner {
-            children: RefCell::new(Vec::new()),
-            live: Cell::new(0),
-            failures: RefCell::new(Vec::new()),
-            aborting: Cell::new(false),
-            abort_scheduled: Cell::new(false),
-            finished: Cell::new(false),
-            parent: RefCell::new(None),
-        }),
-    };
+    let tg = TaskGroup::new();
     let body = body(tg.clone());
     TaskGroupFuture {
         group: tg,

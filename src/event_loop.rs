@@ -819,7 +819,10 @@ impl Inner {
     }
 
     fn run_task(self: &Rc<Self>, mut core: std::cell::RefMut<'_, Core>, index: usize) {
-        let t = core.tasks[index].task.as_mut().expect("scheduled task is live");
+        let t = core.tasks[index]
+            .task
+            .as_mut()
+            .expect("scheduled task is live");
         t.scheduled = false;
         let obj = t.obj.clone();
         let h = obj.header();

@@ -112,7 +112,9 @@ pub mod simloop_w {
             let (tx1, rx1) = mpsc::channel(1);
             let (tx2, rx2) = mpsc::channel(1);
             let p = simloop::create_task(pong(rx1, tx2));
-            let n = simloop::create_task(ping(tx1, rx2, W3_MESSAGES)).await.unwrap();
+            let n = simloop::create_task(ping(tx1, rx2, W3_MESSAGES))
+                .await
+                .unwrap();
             p.await.unwrap();
             n
         })
@@ -171,7 +173,9 @@ pub mod simloop_w {
         let m2 = m.clone();
         lp.run_until_complete(async move {
             let tasks: Vec<_> = (0..W6_TASKS)
-                .map(|_| simloop::create_task(contend(m2.clone(), W6_ACQUISITIONS, simloop::yield_now)))
+                .map(|_| {
+                    simloop::create_task(contend(m2.clone(), W6_ACQUISITIONS, simloop::yield_now))
+                })
                 .collect();
             for t in tasks {
                 t.await.unwrap();
@@ -200,7 +204,9 @@ pub mod tokio_w {
 
     pub fn w1(rt: &Runtime) -> u64 {
         rt.block_on(async {
-            let tasks: Vec<_> = (0..W1_TASKS).map(|i| tokio::spawn(async move { i })).collect();
+            let tasks: Vec<_> = (0..W1_TASKS)
+                .map(|i| tokio::spawn(async move { i }))
+                .collect();
             let mut n = 0;
             for t in tasks {
                 n += u64::from(t.await.is_ok());
