@@ -966,3 +966,61 @@ fn task_group_under_50_seeds() {
         );
     }
 }
+
+/// The unscoped form: `TaskGroup::new()`, `spawn`, `join`.
+#[test]
+fn task_group_new_spawn_join() {
+    let lp = fifo();
+    let (ok, err) = lp
+        .run_until_complete(async {
+            let tg = simloop::TaskGroup::new();
+            let a = tg.spawn(async {
+                sleep(ms(5)).await;
+                1
+            });
+            let b = tg.spawn(async { 2 });
+            tg.join().await.unwrap();
+            let ok = a.await.unwrap() + b.await.unwrap();
+
+            // A failing child cancels its sibling; join reports the failure.
+            let tg = simloop::TaskGroup::new();
+            let slow = tg.spawn(sleep(ms(100)));
+            tg.spawn(async {
+                sleep(ms(1)).await;
+                panic!("child failed")
+            });
+            let err = tg.join().await.unwrap_err();
+            assert!(slow.await.unwrap_err().is_cancelled());
+            (ok, err)
+        })
+        .unwrap();
+    assert_eq!(ok, 3);
+    assert_eq!(err.failures.len(), 1);
+    assert_eq!(err.failures[0].message, "child failed");
+    assert_eq!(
+        lp.elapsed(),
+        ms(6),
+        "the slow sibling was cancelled, not awaited"
+    );
+}
+
+/// Dropping `join` (here by a timeout) cancels the group's children.
+#[test]
+fn task_group_join_dropped_cancels_children() {
+    let lp = fifo();
+    let done = Rc::new(Cell::new(false));
+    let d = done.clone();
+    lp.run_until_complete(async move {
+        let tg = simloop::TaskGroup::new();
+        let child = tg.spawn(async move {
+            sleep(ms(50)).await;
+            d.set(true);
+        });
+        assert!(wait_for(tg.join(), ms(10)).await.is_err());
+        simloop::yield_now().await;
+        assert!(child.is_cancelled());
+        sleep(ms(100)).await;
+    })
+    .unwrap();
+    assert!(!done.get());
+}

@@ -524,10 +524,12 @@ fn named_tasks_keep_their_name_and_still_take_an_id() {
     assert_eq!(b.name(), "Task-2");
     assert_eq!(c.name(), "gamma");
     assert_eq!([a.id(), b.id(), c.id()].map(TaskId::as_u32), [1, 2, 3]);
+    // The spawn (with its name) is in the trace as soon as the task is created.
+    assert_eq!(lp.trace().task_name(a.id()), Some("alpha"));
     assert_eq!(
-        lp.trace().task_name(a.id()),
+        lp.trace().task_name(b.id()),
         None,
-        "not traced before it is queued"
+        "default names are not stored"
     );
     lp.run_until_complete(async {}).unwrap();
     assert_eq!(lp.trace().task_name(a.id()), Some("alpha"));

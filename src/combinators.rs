@@ -133,7 +133,7 @@ impl<T: 'static> Future for Gather<T> {
             });
             let w = Waker::from(cd.clone());
             for t in &this.tasks {
-                *t.cell.header.join_waker.borrow_mut() = Some(w.clone());
+                *t.header().join_waker.borrow_mut() = Some(w.clone());
             }
             this.countdown = Some(cd);
             return Poll::Pending;
@@ -143,8 +143,7 @@ impl<T: 'static> Future for Gather<T> {
             let mut results = Vec::with_capacity(tasks.len());
             let mut first_err = None;
             for (i, t) in tasks.iter().enumerate() {
-                let r = t.cell.output.borrow_mut().take();
-                t.cell.header.set(crate::task::RETRIEVED);
+                let r = t.take_output();
                 match r {
                     Some(Ok(v)) => results.push(v),
                     Some(Err(e)) => {
@@ -213,7 +212,7 @@ pub enum ReturnWhen {
 pub fn wait<T: 'static>(tasks: Vec<Task<T>>, return_when: ReturnWhen) -> Wait<T> {
     assert!(!tasks.is_empty(), "Set of Tasks/Futures is empty.");
     for t in &tasks {
-        t.cell.header.set(NO_CANCEL_ON_DROP);
+        t.header().set(NO_CANCEL_ON_DROP);
     }
     Wait {
         tasks: Some(tasks),
@@ -244,13 +243,13 @@ impl<T: 'static> Future for Wait<T> {
             ReturnWhen::FirstCompleted => done > 0,
             ReturnWhen::AllCompleted => done == tasks.len(),
             ReturnWhen::FirstException => {
-                done == tasks.len() || tasks.iter().any(|t| t.cell.header.has(PANICKED))
+                done == tasks.len() || tasks.iter().any(|t| t.header().has(PANICKED))
             }
         };
         if ready {
             let tasks = self.tasks.take().expect("tasks");
             for t in &tasks {
-                let h = &t.cell.header;
+                let h = t.header();
                 h.flags.set(h.flags.get() & !NO_CANCEL_ON_DROP);
             }
             let (d, p) = tasks.into_iter().partition(|t| t.is_done());
@@ -258,7 +257,7 @@ impl<T: 'static> Future for Wait<T> {
         }
         let w = relay_waker(cx.waker());
         for t in tasks.iter().filter(|t| !t.is_done()) {
-            *t.cell.header.join_waker.borrow_mut() = Some(w.clone());
+            *t.header().join_waker.borrow_mut() = Some(w.clone());
         }
         Poll::Pending
     }
@@ -354,12 +353,12 @@ impl<T: 'static> Stream for AsCompleted<T> {
         if let Some(futs) = this.pending.take() {
             this.tasks = spawn_all("as_completed", futs);
             for (index, t) in this.tasks.iter().enumerate() {
-                t.cell.header.set(NO_CANCEL_ON_DROP);
+                t.header().set(NO_CANCEL_ON_DROP);
                 let w = Waker::from(Arc::new(Completion {
                     index,
                     shared: this.shared.clone(),
                 }));
-                *t.cell.header.join_waker.borrow_mut() = Some(w);
+                *t.header().join_waker.borrow_mut() = Some(w);
             }
         }
         if this.yielded == this.tasks.len() {
@@ -379,8 +378,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
             Some(i) => {
                 this.yielded += 1;
                 let t = &this.tasks[i];
-                let r = t.cell.output.borrow_mut().take().expect("completed output");
-                t.cell.header.set(crate::task::RETRIEVED);
+                let r = t.take_output().expect("completed output");
                 Poll::Ready(Some(unwrap_child(t, r)))
             }
             None => Poll::Pending,
@@ -411,7 +409,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
 /// assert!(finished.get()); // ...but the shielded task ran to completion
 /// ```
 pub fn shield<T: 'static>(task: Task<T>) -> Shielded<T> {
-    task.cell.header.set(NO_CANCEL_ON_DROP);
+    task.header().set(NO_CANCEL_ON_DROP);
     Shielded { task }
 }
 
@@ -538,7 +536,60 @@ impl fmt::Debug for TaskGroup {
     }
 }
 
+impl Default for TaskGroup {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
 impl TaskGroup {
+    /// A new, empty group. Spawn children with [`spawn`](TaskGroup::spawn) and wait for
+    /// them with [`join`](TaskGroup::join); [`task_group`] is the scoped form.
+    ///
+    /// ```
+    /// let r = simloop::run(async {
+    ///     let tg = simloop::TaskGroup::new();
+    ///     let a = tg.spawn(async { 1 });
+    ///     let b = tg.spawn(async { 2 });
+    ///     tg.join().await.unwrap();
+    ///     a.await.unwrap() + b.await.unwrap()
+    /// });
+    /// assert_eq!(r, 3);
+    /// ```
+    pub fn new() -> TaskGroup {
+        TaskGroup {
+            inner: Rc::new(GroupInner {
+                children: RefCell::new(Vec::new()),
+                live: Cell::new(0),
+                failures: RefCell::new(Vec::new()),
+                aborting: Cell::new(false),
+                abort_scheduled: Cell::new(false),
+                finished: Cell::new(false),
+                parent: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// The same as [`create_task`](TaskGroup::create_task).
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.spawn_inner(None, fut)
+    }
+
+    /// Waits for every child (including children spawned while waiting). If a child
+    /// panics, the others are cancelled and, once all have finished, the failures are
+    /// returned. Dropping the future before it completes cancels the children.
+    pub fn join(&self) -> TaskGroupFuture<std::future::Ready<()>> {
+        TaskGroupFuture {
+            group: self.clone(),
+            body: None,
+            result: Some(()),
+        }
+    }
+
     /// Spawns a child on the running loop. The group waits for it; if it panics, the group
     /// cancels its siblings and its body and fails.
     ///
@@ -550,7 +601,7 @@ impl TaskGroup {
     where
         F: Future + 'static,
     {
-        self.spawn(None, fut)
+        self.spawn_inner(None, fut)
     }
 
     /// Like [`create_task`](TaskGroup::create_task), with a name.
@@ -560,11 +611,11 @@ impl TaskGroup {
         F: Future + 'static,
     {
         let name: String = name.into();
-        self.spawn(Some(Rc::from(name)), fut)
+        self.spawn_inner(Some(Rc::from(name)), fut)
     }
 
     #[track_caller]
-    fn spawn<F>(&self, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
+    fn spawn_inner<F>(&self, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
     {
@@ -576,7 +627,7 @@ impl TaskGroup {
         }
         let inner = running_inner("TaskGroup::create_task");
         let task = inner.spawn(name, fut);
-        let h = &task.cell.header;
+        let h = task.header();
         h.set(OBSERVED);
         *h.hook.borrow_mut() = Some(self.inner.clone() as Rc<dyn CompletionHook>);
         self.inner.children.borrow_mut().push(task.obj());
@@ -611,17 +662,7 @@ where
     B: FnOnce(TaskGroup) -> Fut,
     Fut: Future,
 {
-    let tg = TaskGroup {
-        inner: Rc::new(GroupInner {
-            children: RefCell::new(Vec::new()),
-            live: Cell::new(0),
-            failures: RefCell::new(Vec::new()),
-            aborting: Cell::new(false),
-            abort_scheduled: Cell::new(false),
-            finished: Cell::new(false),
-            parent: RefCell::new(None),
-        }),
-    };
+    let tg = TaskGroup::new();
     let body = body(tg.clone());
     TaskGroupFuture {
         group: tg,

@@ -25,11 +25,10 @@ use std::collections::BinaryHeap;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::thread::ThreadId;
 use std::time::Duration;
 
@@ -251,8 +250,6 @@ pub(crate) fn relay_waker(w: &Waker) -> Waker {
 
 struct LiveTask {
     obj: Rc<dyn TaskObj>,
-    fut: Pin<Box<dyn Future<Output = ()>>>,
-    waker: Waker,
     scheduled: bool,
 }
 
@@ -492,7 +489,8 @@ pub(crate) struct Inner {
     main_task: Cell<Option<TaskId>>,
     failure: RefCell<Option<LoopError>>,
     has_failure: Cell<bool>,
-    current: RefCell<Option<Rc<dyn TaskObj>>>,
+    /// The slot of the task being polled.
+    current: Cell<Option<usize>>,
     max_steps: u64,
     seed: Option<u64>,
     every_step: bool,
@@ -518,13 +516,31 @@ fn core_of(inner: &Inner) -> std::cell::RefMut<'_, Core> {
 }
 
 impl Inner {
+    /// Delivers a message: applied at once when the loop's state is free and nothing is
+    /// queued before it (the common case: a wake or spawn from a task being polled),
+    /// queued in the inbox otherwise. Either way messages take effect in arrival order.
     #[inline]
     pub(crate) fn push_msg(&self, m: Msg) {
-        self.inbox.borrow_mut().push(m);
+        let mut inbox = self.inbox.borrow_mut();
+        if inbox.is_empty() {
+            if let Ok(mut core) = self.core.try_borrow_mut() {
+                drop(inbox);
+                core.apply(m);
+                return;
+            }
+        }
+        inbox.push(m);
     }
 
     pub(crate) fn now(&self) -> Instant {
         Instant::from_nanos(self.now.get())
+    }
+
+    /// The task being polled right now.
+    pub(crate) fn current_obj(&self) -> Option<Rc<dyn TaskObj>> {
+        let index = self.current.get()?;
+        let core = self.core.try_borrow().ok()?;
+        core.tasks.get(index)?.task.as_ref().map(|t| t.obj.clone())
     }
 
     fn fail(&self, e: LoopError) {
@@ -568,6 +584,11 @@ impl Inner {
             }
         };
         let key = ((gen as u64) << 32) | index as u64;
+        let waker = Waker::from(Arc::new(TaskWaker {
+            loop_id: self.id,
+            key,
+            remote: self.remote.clone(),
+        }));
         let cell = Rc::new(TaskCell {
             header: Header {
                 id,
@@ -578,19 +599,13 @@ impl Inner {
                 awaiting: RefCell::new(None),
                 hook: RefCell::new(None),
                 lp: Rc::downgrade(self),
+                waker,
             },
+            fut: RefCell::new(Some(Box::pin(fut))),
             output: RefCell::new(None),
         });
-        let fut: Pin<Box<dyn Future<Output = ()>>> = Box::pin(crate::task::wrap(cell.clone(), fut));
-        let waker = Waker::from(Arc::new(TaskWaker {
-            loop_id: self.id,
-            key,
-            remote: self.remote.clone(),
-        }));
         core.tasks[index].task = Some(LiveTask {
             obj: cell.clone(),
-            fut,
-            waker,
             scheduled: false,
         });
         core.live += 1;
@@ -665,12 +680,14 @@ impl Inner {
                     return Exit::Failed(LoopError::ForeignWake { count: foreign });
                 }
             }
-            let mut msgs = std::mem::take(&mut core.spare);
-            std::mem::swap(&mut msgs, &mut *self.inbox.borrow_mut());
-            for m in msgs.drain(..) {
-                core.apply(m);
+            if !self.inbox.borrow().is_empty() {
+                let mut msgs = std::mem::take(&mut core.spare);
+                std::mem::swap(&mut msgs, &mut *self.inbox.borrow_mut());
+                for m in msgs.drain(..) {
+                    core.apply(m);
+                }
+                core.spare = msgs;
             }
-            core.spare = msgs;
             if self.purge.replace(false) {
                 core.purge_cancelled();
             }
@@ -802,33 +819,28 @@ impl Inner {
     }
 
     fn run_task(self: &Rc<Self>, mut core: std::cell::RefMut<'_, Core>, index: usize) {
-        let mut t = core.tasks[index]
+        let t = core.tasks[index]
             .task
-            .take()
+            .as_mut()
             .expect("scheduled task is live");
         t.scheduled = false;
-        let h = t.obj.header();
+        let obj = t.obj.clone();
+        let h = obj.header();
         let id = h.id;
-        let cancel = h.has(CANCEL_REQUESTED);
         let rec = core.trace.begin_poll(id);
         drop(core);
-        let outcome = if cancel {
+        let outcome = if h.has(CANCEL_REQUESTED) {
             None
         } else {
-            let prev_edge = t.obj.header().awaiting.borrow_mut().take();
-            drop(prev_edge);
-            *self.current.borrow_mut() = Some(t.obj.clone());
-            let mut cx = Context::from_waker(&t.waker);
-            let fut = &mut t.fut;
-            let r = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-            *self.current.borrow_mut() = None;
+            if h.awaiting.borrow().is_some() {
+                drop(h.awaiting.borrow_mut().take());
+            }
+            self.current.set(Some(index));
+            let r = catch_unwind(AssertUnwindSafe(|| obj.poll_step()));
+            self.current.set(None);
             match r {
-                Ok(Poll::Pending) => {
-                    let mut core = core_of(self);
-                    core.trace.end_poll(rec, PollOutcome::Pending);
-                    core.tasks[index].task = Some(t);
-                    return;
-                }
+                // The trace's poll record already says "pending".
+                Ok(Poll::Pending) => return,
                 Ok(Poll::Ready(())) => Some(Ok(())),
                 Err(p) => Some(Err(p)),
             }
@@ -839,16 +851,18 @@ impl Inner {
             Some(Ok(())) => PollOutcome::Ready,
             Some(Err(_)) => PollOutcome::Panicked,
         };
-        {
+        let live = {
             let mut core = core_of(self);
             core.trace.end_poll(rec, po);
             let slot = &mut core.tasks[index];
             slot.gen = slot.gen.wrapping_add(1);
+            let live = slot.task.take();
             core.free_tasks.push(index as u32);
             core.live -= 1;
-        }
-        let LiveTask { obj, fut, .. } = t;
-        let drop_panic = catch_unwind(AssertUnwindSafe(move || drop(fut))).err();
+            live
+        };
+        drop(live);
+        let drop_panic = catch_unwind(AssertUnwindSafe(|| obj.drop_future())).err();
         // A destructor that panics (also while a cancellation drops the future) makes the
         // task end with that panic, as an exception raised during cancellation does in
         // asyncio: nothing is swallowed.
@@ -952,17 +966,18 @@ pub(crate) fn running_inner(what: &str) -> Rc<Inner> {
 
 /// Records that the running task is awaiting `obj` (for cancellation down the chain).
 pub(crate) fn link_awaiting(obj: Rc<dyn TaskObj>) {
-    let _ = RUNNING.try_with(|r| {
-        if let Ok(r) = r.try_borrow() {
-            if let Some(inner) = &*r {
-                if let Some(cur) = &*inner.current.borrow() {
-                    if !Rc::ptr_eq(cur, &obj) {
-                        *cur.header().awaiting.borrow_mut() = Some(obj);
-                    }
-                }
-            }
+    let Some(inner) = RUNNING
+        .try_with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
+        .ok()
+        .flatten()
+    else {
+        return;
+    };
+    if let Some(cur) = inner.current_obj() {
+        if !Rc::ptr_eq(&cur, &obj) {
+            *cur.header().awaiting.borrow_mut() = Some(obj);
         }
-    });
+    }
 }
 
 /// A handle to a simloop event loop: cheap to clone, compared by identity.
@@ -1133,10 +1148,10 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         let inner = Rc::new(Inner {
             id,
             core: RefCell::new(Core {
-                tasks: Vec::new(),
-                free_tasks: Vec::new(),
+                tasks: Vec::with_capacity(16),
+                free_tasks: Vec::with_capacity(16),
                 live: 0,
-                ready: Vec::new(),
+                ready: Vec::with_capacity(32),
                 head: 0,
                 handles: Vec::new(),
                 free_handles: Vec::new(),
@@ -1149,7 +1164,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
                 batch_left: 0,
                 spare: Vec::new(),
             }),
-            inbox: RefCell::new(Vec::new()),
+            inbox: RefCell::new(Vec::with_capacity(8)),
             remote: Arc::new(Remote {
                 owner: std::thread::current().id(),
                 pending: AtomicBool::new(false),
@@ -1165,7 +1180,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
             main_task: Cell::new(None),
             failure: RefCell::new(None),
             has_failure: Cell::new(false),
-            current: RefCell::new(None),
+            current: Cell::new(None),
             max_steps,
             seed,
             every_step,
@@ -1239,13 +1254,7 @@ impl EventLoop {
             return Err(e);
         }
         let id = task.id();
-        let out = task
-            .cell
-            .output
-            .borrow_mut()
-            .take()
-            .expect("main task output");
-        task.cell.header.set(crate::task::RETRIEVED);
+        let out = task.take_output().expect("main task output");
         match out {
             Ok(v) => Ok(v),
             Err(TaskError::Cancelled) => Err(LoopError::MainCancelled { task: id }),
@@ -1485,8 +1494,8 @@ impl EventLoop {
         };
         let names: Vec<String> = pending.iter().map(|t| t.obj.header().name()).collect();
         for t in pending {
-            let LiveTask { obj, fut, .. } = t;
-            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(fut))) {
+            let LiveTask { obj, .. } = t;
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| obj.drop_future())) {
                 eprintln!(
                     "simloop: close(): dropping pending task {} panicked: {}",
                     obj.header().name(),
@@ -1648,17 +1657,14 @@ pub(crate) fn set_current_loop(lp: Option<&EventLoop>) {
 
 /// The task the running loop is polling right now, if any.
 pub(crate) fn current_task_info() -> Option<crate::task::TaskInfo> {
-    RUNNING
-        .try_with(|r| {
-            let r = r.try_borrow().ok()?;
-            let inner = r.as_ref()?;
-            let cur = inner.current.try_borrow().ok()?;
-            let h = cur.as_ref()?.header();
-            Some(crate::task::TaskInfo {
-                id: h.id,
-                name: h.name(),
-            })
-        })
+    let inner = RUNNING
+        .try_with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
         .ok()
-        .flatten()
+        .flatten()?;
+    let cur = inner.current_obj()?;
+    let h = cur.header();
+    Some(crate::task::TaskInfo {
+        id: h.id,
+        name: h.name(),
+    })
 }

@@ -166,6 +166,8 @@ pub(crate) struct Header {
     pub(crate) awaiting: RefCell<Option<Rc<dyn TaskObj>>>,
     pub(crate) hook: RefCell<Option<Rc<dyn CompletionHook>>>,
     pub(crate) lp: Weak<Inner>,
+    /// The task's own waker (created once, at spawn).
+    pub(crate) waker: Waker,
 }
 
 impl Header {
@@ -203,33 +205,65 @@ impl Header {
     }
 }
 
-/// The loop's view of a task: its header, and a way to store a failure as its output.
+/// The loop's view of a task: its header, its future, and a way to store a failure as
+/// its output.
 pub(crate) trait TaskObj {
     fn header(&self) -> &Header;
+    /// Polls the future once with the task's waker; on `Ready` stores the output.
+    fn poll_step(&self) -> Poll<()>;
+    /// Drops the future (after completion, or to deliver a cancellation).
+    fn drop_future(&self);
     fn set_failed(&self, err: TaskError);
 }
 
-pub(crate) struct TaskCell<T> {
-    pub(crate) header: Header,
-    pub(crate) output: RefCell<Option<Result<T, TaskError>>>,
+/// The output side of a task, as its [`Task`] handle sees it.
+pub(crate) trait Joinable<T>: TaskObj {
+    fn output(&self) -> &RefCell<Option<Result<T, TaskError>>>;
+    fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj>;
 }
 
-impl<T> TaskObj for TaskCell<T> {
+/// One allocation per task holds its header, its output slot and a pointer to its
+/// (separately boxed, so pinned) future.
+pub(crate) struct TaskCell<F: Future> {
+    pub(crate) header: Header,
+    pub(crate) fut: RefCell<Option<Pin<Box<F>>>>,
+    pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
+}
+
+impl<F: Future + 'static> TaskObj for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
+    }
+    fn poll_step(&self) -> Poll<()> {
+        let mut slot = self.fut.borrow_mut();
+        let Some(fut) = slot.as_mut() else {
+            return Poll::Ready(());
+        };
+        let mut cx = Context::from_waker(&self.header.waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => {
+                *self.output.borrow_mut() = Some(Ok(v));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+    fn drop_future(&self) {
+        let f = self.fut.borrow_mut().take();
+        drop(f);
     }
     fn set_failed(&self, err: TaskError) {
         *self.output.borrow_mut() = Some(Err(err));
     }
 }
 
-/// Wraps the user's future so its output lands in the shared cell.
-pub(crate) async fn wrap<F>(cell: Rc<TaskCell<F::Output>>, fut: F)
-where
-    F: Future + 'static,
-{
-    let v = fut.await;
-    *cell.output.borrow_mut() = Some(Ok(v));
+impl<F: Future + 'static> Joinable<F::Output> for TaskCell<F> {
+    fn output(&self) -> &RefCell<Option<Result<F::Output, TaskError>>> {
+        &self.output
+    }
+    fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj> {
+        self
+    }
 }
 
 /// A handle to a task running on a loop: await it for the task's output.
@@ -247,7 +281,7 @@ where
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 pub struct Task<T: 'static> {
-    pub(crate) cell: Rc<TaskCell<T>>,
+    pub(crate) cell: Rc<dyn Joinable<T>>,
 }
 
 thread_local! {
@@ -286,38 +320,51 @@ impl<T: 'static> Task<T> {
     /// assert_eq!(lp.elapsed(), std::time::Duration::ZERO);
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.header.cancel()
+        self.cell.header().cancel()
     }
 
     /// `true` once the task has completed, panicked or been cancelled.
     pub fn is_done(&self) -> bool {
-        self.cell.header.has(DONE)
+        self.cell.header().has(DONE)
     }
 
     /// `true` once the task has ended by cancellation (not merely been asked to).
     pub fn is_cancelled(&self) -> bool {
-        self.cell.header.has(CANCELLED)
+        self.cell.header().has(CANCELLED)
     }
 
     /// The task's name: the one given to `create_task_named`, else `Task-N` with `N` its
     /// id (counted per loop, so names replay identically).
     pub fn name(&self) -> String {
-        self.cell.header.name()
+        self.cell.header().name()
     }
 
     /// The task's id within its loop.
     pub fn id(&self) -> TaskId {
-        self.cell.header.id
+        self.cell.header().id
     }
 
     pub(crate) fn obj(&self) -> Rc<dyn TaskObj> {
-        self.cell.clone()
+        self.cell.clone().as_obj()
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        self.cell.header()
+    }
+
+    /// Takes the output of a finished task, marking it retrieved.
+    pub(crate) fn take_output(&self) -> Option<Result<T, TaskError>> {
+        let out = self.cell.output().borrow_mut().take();
+        if out.is_some() {
+            self.cell.header().set(RETRIEVED);
+        }
+        out
     }
 
     pub(crate) fn poll_join(&self, cx: &mut Context<'_>, link: bool) -> Poll<Result<T, TaskError>> {
-        let h = &self.cell.header;
+        let h = self.cell.header();
         if h.has(DONE) {
-            if let Some(out) = self.cell.output.borrow_mut().take() {
+            if let Some(out) = self.cell.output().borrow_mut().take() {
                 h.set(RETRIEVED);
                 return Poll::Ready(out);
             }
@@ -346,9 +393,9 @@ impl<T: 'static> Future for Task<T> {
 
 impl<T: 'static> Drop for Task<T> {
     fn drop(&mut self) {
-        let h = &self.cell.header;
+        let h = self.cell.header();
         if !h.has(DONE) && !h.has(NO_CANCEL_ON_DROP) {
-            let obj: Rc<dyn TaskObj> = self.cell.clone();
+            let obj: Rc<dyn TaskObj> = self.cell.clone().as_obj();
             let scoped = CANCEL_SCOPE
                 .try_with(|c| match c.try_borrow_mut() {
                     Ok(mut c) => match c.as_mut() {
@@ -367,7 +414,7 @@ impl<T: 'static> Drop for Task<T> {
         }
         h.set(DETACHED);
         if h.has(PANICKED) && !h.has(RETRIEVED) && !h.has(OBSERVED) {
-            let msg = match &*self.cell.output.borrow() {
+            let msg = match &*self.cell.output().borrow() {
                 Some(Err(TaskError::Panicked(p))) => p
                     .message()
                     .unwrap_or("<non-string panic payload>")
@@ -383,7 +430,7 @@ impl<T: 'static> Drop for Task<T> {
 
 impl<T: 'static> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = &self.cell.header;
+        let h = self.cell.header();
         let state = if h.has(CANCELLED) {
             "cancelled"
         } else if h.has(PANICKED) {

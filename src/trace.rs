@@ -219,7 +219,7 @@ impl Trace {
         Trace {
             policy: policy.to_owned(),
             seed,
-            recs: Vec::new(),
+            recs: Vec::with_capacity(512),
             names: BTreeMap::new(),
             events: 0,
             steps: 0,
@@ -324,6 +324,12 @@ impl Trace {
     /// The explicit name given to `task`, if any.
     pub fn task_name(&self, task: TaskId) -> Option<&str> {
         self.names.get(&task.as_u32()).map(String::as_str)
+    }
+
+    /// Bytes the trace's records occupy in memory (8 per record; a step is usually one
+    /// or two records). Names and the header are not counted.
+    pub fn memory_bytes(&self) -> usize {
+        self.recs.len() * std::mem::size_of::<Rec>()
     }
 
     /// 64-bit FNV-1a hash of the rendered text: a stable fingerprint of the
