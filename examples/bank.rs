@@ -69,8 +69,10 @@ impl Bank {
 async fn scenario(fixed: bool) -> Result<(), String> {
     let bank = Bank::new(fixed);
     let (b1, b2, b3) = (bank.clone(), bank.clone(), bank.clone());
-    let t1 = simloop::create_task_named("transfer 0->1", async move { b1.transfer(0, 1, 50).await });
-    let t2 = simloop::create_task_named("transfer 1->2", async move { b2.transfer(1, 2, 70).await });
+    let t1 =
+        simloop::create_task_named("transfer 0->1", async move { b1.transfer(0, 1, 50).await });
+    let t2 =
+        simloop::create_task_named("transfer 1->2", async move { b2.transfer(1, 2, 70).await });
     let audit = simloop::create_task_named("audit", async move { b3.audit().await });
     let total = audit.await.map_err(|e| e.to_string())?;
     t1.await.map_err(|e| e.to_string())?;
@@ -85,7 +87,9 @@ async fn scenario(fixed: bool) -> Result<(), String> {
 fn main() {
     // 1. asyncio's own order hides the bug.
     let lp = EventLoop::builder().policy(Fifo).build();
-    let fifo = lp.run_until_complete(scenario(false)).expect("the loop runs");
+    let fifo = lp
+        .run_until_complete(scenario(false))
+        .expect("the loop runs");
     println!("FIFO (asyncio's order): {fifo:?}");
 
     // 2. A seed sweep finds it.

@@ -235,7 +235,11 @@ impl fmt::Display for LoopError {
                     f,
                     "replay diverged at step {step}: the trace expected {expected}, but the \
                      runnable items were: {}. {}",
-                    if runnable.is_empty() { "none" } else { runnable },
+                    if runnable.is_empty() {
+                        "none"
+                    } else {
+                        runnable
+                    },
                     self.hint()
                 )?;
                 return Ok(());

@@ -1052,7 +1052,13 @@ impl fmt::Debug for Builder {
             .field("name", &self.name)
             .field("trace_dir", &self.trace_dir)
             .field("check_determinism", &self.check_determinism)
-            .field("replay", &self.replay.as_ref().map(|r| r.as_ref().map(|t| t.0.steps())))
+            .field(
+                "replay",
+                &self
+                    .replay
+                    .as_ref()
+                    .map(|r| r.as_ref().map(|t| t.0.steps())),
+            )
             .finish()
     }
 }

@@ -1,0 +1,1 @@
+//! Tests of simloop::fuzz (filled in below).
