@@ -256,6 +256,9 @@ pub struct Summary {
     pub steps: u64,
 }
 
+/// Builds the replay line(s) from the test name and the trace file (if written).
+pub(crate) type ReplayLines = Box<dyn FnOnce(&str, Option<&Path>) -> String>;
+
 /// One run that is not a seed: its policy, how the report names it, and how to replay it.
 pub(crate) struct SingleRun {
     pub(crate) policy: Box<dyn Policy>,
@@ -264,7 +267,7 @@ pub(crate) struct SingleRun {
     /// The trace file's name part (sanitized).
     pub(crate) file_tag: String,
     /// The replay line(s), given the test name and the trace file (if written).
-    pub(crate) replay: Box<dyn FnOnce(&str, Option<&Path>) -> String>,
+    pub(crate) replay: ReplayLines,
 }
 
 struct Outcome {
