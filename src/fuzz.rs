@@ -32,14 +32,19 @@
 //! // use libfuzzer_sys::fuzz_target;
 //! use std::{cell::Cell, rc::Rc};
 //!
+//! // Two read-yield-write increments; the second starts two steps later. asyncio's
+//! // order passes, some schedules lose an update.
 //! async fn lost_update() {
 //!     let n = Rc::new(Cell::new(0));
-//!     let incr = |n: Rc<Cell<u32>>| async move {
+//!     let incr = |n: Rc<Cell<u32>>, delay: u32| async move {
+//!         for _ in 0..delay {
+//!             simloop::yield_now().await;
+//!         }
 //!         let v = n.get();
 //!         simloop::yield_now().await;
 //!         n.set(v + 1);
 //!     };
-//!     simloop::gather([incr(n.clone()), incr(n.clone())]).await;
+//!     simloop::gather([incr(n.clone(), 0), incr(n.clone(), 2)]).await;
 //!     assert_eq!(n.get(), 2, "an increment was lost");
 //! }
 //!
@@ -100,11 +105,15 @@
 //! # use std::{cell::Cell, rc::Rc};
 //! # async fn lost_update() {
 //! #     let n = Rc::new(Cell::new(0));
-//! #     let incr = |n: Rc<Cell<u32>>| async move { let v = n.get(); simloop::yield_now().await; n.set(v + 1); };
-//! #     simloop::gather([incr(n.clone()), incr(n.clone())]).await;
+//! #     let incr = |n: Rc<Cell<u32>>, delay: u32| async move {
+//! #         for _ in 0..delay { simloop::yield_now().await; }
+//! #         let v = n.get(); simloop::yield_now().await; n.set(v + 1);
+//! #     };
+//! #     simloop::gather([incr(n.clone(), 0), incr(n.clone(), 2)]).await;
 //! #     assert_eq!(n.get(), 2, "an increment was lost");
 //! # }
-//! let crash: &[u8] = &[1]; // e.g. std::fs::read("fuzz/artifacts/lost_update/crash-…")
+//! simloop::fuzz::check(&[], lost_update); // no bytes: asyncio's order passes
+//! let crash: &[u8] = &[1, 1]; // e.g. std::fs::read("fuzz/artifacts/lost_update/crash-…")
 //! let trace = simloop::fuzz::to_trace(crash, lost_update);
 //! assert_eq!(trace.policy(), "bytes");
 //! let failure = simloop::Builder::new()

@@ -94,21 +94,27 @@ pub async fn body() {
     for i in 0..STAGES.max(OBSERVERS) {
         if i < STAGES {
             let p = p.clone();
-            tasks.push(simloop::create_task_named(format!("stage-{i}"), async move {
-                for _ in 0..ROUNDS {
-                    simloop::yield_now().await;
-                    p.stage(i);
-                }
-            }));
+            tasks.push(simloop::create_task_named(
+                format!("stage-{i}"),
+                async move {
+                    for _ in 0..ROUNDS {
+                        simloop::yield_now().await;
+                        p.stage(i);
+                    }
+                },
+            ));
         }
         if i < OBSERVERS {
             let p = p.clone();
-            tasks.push(simloop::create_task_named(format!("observer-{i}"), async move {
-                for _ in 0..ROUNDS {
-                    simloop::yield_now().await;
-                    p.observe();
-                }
-            }));
+            tasks.push(simloop::create_task_named(
+                format!("observer-{i}"),
+                async move {
+                    for _ in 0..ROUNDS {
+                        simloop::yield_now().await;
+                        p.observe();
+                    }
+                },
+            ));
         }
     }
     for t in tasks {

@@ -45,12 +45,22 @@ enum Op {
     /// Await task `n` for at most 3 ms (a timeout drops, and so cancels, the handle).
     Await(u8),
     /// `call_soon` a callback that sends `v` on channel `ch`.
-    CallSoon { ch: u8, v: u8 },
+    CallSoon {
+        ch: u8,
+        v: u8,
+    },
     /// `call_later(ms % 8)` a callback that sends `v` on channel `ch`.
-    CallLater { ms: u8, ch: u8, v: u8 },
+    CallLater {
+        ms: u8,
+        ch: u8,
+        v: u8,
+    },
     /// Cancel callback `n` (if not run yet).
     CancelCallback(u8),
-    Send { ch: u8, v: u8 },
+    Send {
+        ch: u8,
+        v: u8,
+    },
     /// Receive on channel `ch`, waiting at most 2 ms.
     Recv(u8),
     /// Panic (in a task; the main task yields instead).
@@ -223,7 +233,10 @@ fn run(program: &Program, schedule: &[u8]) -> (String, String) {
     match &result {
         Ok(()) => {}
         Err(LoopError::TaskPanicked { message, .. }) => {
-            assert!(message.contains(PLANTED), "unexpected task panic: {message}")
+            assert!(
+                message.contains(PLANTED),
+                "unexpected task panic: {message}"
+            )
         }
         Err(e) => panic!("unexpected loop error: {e:#}"),
     }
@@ -261,7 +274,10 @@ fn check_every_task_ends(trace: &Trace) {
         }
     }
     for (task, n) in ends {
-        assert_eq!(n, 1, "task {task} ended {n} times (expected exactly once)\n{trace}");
+        assert_eq!(
+            n, 1,
+            "task {task} ended {n} times (expected exactly once)\n{trace}"
+        );
     }
 }
 
