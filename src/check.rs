@@ -260,6 +260,20 @@ pub struct Summary {
     pub steps: u64,
 }
 
+/// Builds the replay line(s) from the test name and the trace file (if written).
+pub(crate) type ReplayLines = Box<dyn FnOnce(&str, Option<&Path>) -> String>;
+
+/// One run that is not a seed: its policy, how the report names it, and how to replay it.
+pub(crate) struct SingleRun {
+    pub(crate) policy: Box<dyn Policy>,
+    /// The report's "under:" text, e.g. `fuzz input (37 bytes)`.
+    pub(crate) source: String,
+    /// The trace file's name part (sanitized).
+    pub(crate) file_tag: String,
+    /// The replay line(s), given the test name and the trace file (if written).
+    pub(crate) replay: ReplayLines,
+}
+
 struct Outcome {
     result: Result<(), (FailureKind, String)>,
     trace: Trace,
@@ -414,6 +428,19 @@ impl Builder {
             return self.replay_run(&test, &dir, recorded, path, &body);
         }
 
+        // A fuzzer's crash input (SIMLOOP_FUZZ_INPUT): one run under the `Bytes` policy.
+        if let Some(path) = &env.fuzz_input {
+            let data = fs::read(path).map_err(|e| {
+                bad(format!(
+                    "SIMLOOP_FUZZ_INPUT: cannot read the fuzz input {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let single =
+                crate::fuzz::single_run(data, crate::fuzz::Origin::File(path.clone()), &dir);
+            return self.single_run(&test, &dir, single, &body);
+        }
+
         // Sweep mode.
         let (seeds, sweep): (Vec<u64>, Option<Range<u64>>) = match env.seed {
             Some(s) => (vec![s], None),
@@ -555,6 +582,78 @@ impl Builder {
         out
     }
 
+    /// Runs `body` once under `single.policy` and reports a failure like a failing seed,
+    /// with `single`'s source and replay lines (a fuzz input).
+    pub(crate) fn single_run<F, Fut>(
+        &self,
+        test: &str,
+        dir: &Path,
+        single: SingleRun,
+        body: &F,
+    ) -> Result<Summary, Box<Failure>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
+        let outcome = self.run_one(single.policy, body);
+        let (kind, mut message) = match outcome.result {
+            Ok(()) => {
+                return Ok(Summary {
+                    runs: 1,
+                    determinism_checked: 0,
+                    steps: outcome.steps,
+                })
+            }
+            Err(e) => e,
+        };
+        let (trace_path, write_err) = write_trace(dir, test, &single.file_tag, &outcome.trace);
+        if let Some(e) = write_err {
+            message.push_str(&format!(" (and the trace file could not be written: {e})"));
+        }
+        let replay_command = (single.replay)(test, trace_path.as_deref());
+        Err(Box::new(Failure {
+            test: test.to_owned(),
+            seed: None,
+            source: single.source,
+            policy: outcome.trace.policy().to_owned(),
+            step: outcome.steps,
+            time: outcome.time,
+            kind,
+            message,
+            trace: outcome.trace,
+            trace_path,
+            replay_command,
+            log: outcome.log,
+            seeds_passed: 0,
+            sweep: None,
+        }))
+    }
+
+    /// The trace of one run of `body` under `policy` (whatever the run's outcome).
+    pub(crate) fn trace_of<F, Fut>(&self, policy: Box<dyn Policy>, body: &F) -> Trace
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
+        self.run_one(policy, body).trace
+    }
+
+    /// The test name and trace directory a run reports under (the builder's, else the
+    /// environment's, else the defaults), for entry points that do not sweep.
+    pub(crate) fn report_target(&self) -> (String, PathBuf) {
+        let test = self.name.clone().unwrap_or_else(default_test_name);
+        let env_dir = match &self.env {
+            Some(e) => e.trace_dir.clone(),
+            None => Env::from_process().ok().and_then(|e| e.trace_dir),
+        };
+        let dir = env_dir
+            .or_else(|| self.trace_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("target/simloop"));
+        (test, dir)
+    }
+
     fn replay_run<F, Fut>(
         &self,
         test: &str,
@@ -691,7 +790,7 @@ fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
     }
 }
 
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
@@ -726,7 +825,7 @@ fn default_test_name() -> String {
 
 /// `ENV cargo test <target> -- <test> --exact`, guessing the target from the running
 /// test binary's name.
-fn cargo_test_line(env_part: &str, test: &str) -> String {
+pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
     let target = std::env::current_exe().ok().and_then(|exe| {
         let stem = exe.file_stem()?.to_str()?.to_owned();
         let base = match stem.rsplit_once('-') {

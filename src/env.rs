@@ -5,6 +5,7 @@
 //! | `SIMLOOP_SEED` | run exactly this seed | `42` or `0x2a` |
 //! | `SIMLOOP_SEEDS` | the sweep range (end excluded) | `0..1000`, `0x10..0x20` |
 //! | `SIMLOOP_REPLAY` | replay a recorded trace file instead of sweeping | a path |
+//! | `SIMLOOP_FUZZ_INPUT` | run once under the fuzzer's schedule in this file (a crash input; see [`fuzz`](crate::fuzz)) instead of sweeping | a path (not with `SIMLOOP_REPLAY`) |
 //! | `SIMLOOP_SHARD` | take only the seeds ≡ I (mod N) | `I/N` with `I < N` |
 //! | `SIMLOOP_CHECK_DETERMINISM` | run every seed twice and compare | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
 //! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `target/simloop`) |
@@ -40,6 +41,9 @@ pub struct Env {
     pub seeds: Option<Range<u64>>,
     /// `SIMLOOP_REPLAY`.
     pub replay: Option<PathBuf>,
+    /// `SIMLOOP_FUZZ_INPUT`: a fuzz input (e.g. a libFuzzer crash file) whose bytes drive
+    /// one run under [`fuzz::Bytes`](crate::fuzz::Bytes).
+    pub fuzz_input: Option<PathBuf>,
     /// `SIMLOOP_SHARD` as `(I, N)`.
     pub shard: Option<(u64, u64)>,
     /// `SIMLOOP_CHECK_DETERMINISM`.
@@ -74,6 +78,8 @@ impl std::error::Error for EnvError {}
 const SEED_FORM: &str = "a u64 in decimal (42) or hex with 0x (0x2a)";
 const SEEDS_FORM: &str = "a range A..B of u64 seeds with A < B (e.g. 0..1000 or 0x0..0x100)";
 const SHARD_FORM: &str = "I/N with 0 <= I < N (e.g. 0/4)";
+const FUZZ_INPUT_FORM: &str =
+    "a path to a fuzz input, and SIMLOOP_REPLAY unset (both replay one run: set one)";
 const BOOL_FORM: &str = "1, true, yes, on, 0, false, no or off";
 
 fn num(s: &str) -> Option<u64> {
@@ -121,6 +127,12 @@ impl Env {
         }
         if let Some(v) = get("SIMLOOP_REPLAY") {
             env.replay = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SIMLOOP_FUZZ_INPUT") {
+            if env.replay.is_some() {
+                return Err(err("SIMLOOP_FUZZ_INPUT", FUZZ_INPUT_FORM, &v));
+            }
+            env.fuzz_input = Some(PathBuf::from(v));
         }
         if let Some(v) = get("SIMLOOP_SHARD") {
             let s = v

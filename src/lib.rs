@@ -78,6 +78,26 @@
 //!
 //! [`Builder::run`] is the non-panicking form, returning the [`Failure`] to inspect.
 //!
+//! ## Fuzz your scheduler
+//!
+//! Random seeds find shallow interleaving bugs; a coverage-guided fuzzer that *chooses*
+//! the schedule finds deep ones. With the [`Bytes`] policy every scheduling decision comes
+//! from the fuzzer's input (FIFO once it runs out), and [`fuzz::check`] is a whole
+//! cargo-fuzz target body:
+//!
+//! ```no_run
+//! # macro_rules! fuzz_target { (|$d:ident: &[u8]| $b:block) => { fn _t($d: &[u8]) $b } }
+//! # async fn my_test() {}
+//! fuzz_target!(|data: &[u8]| {
+//!     simloop::fuzz::check(data, my_test); // panics with the usual report on failure
+//! });
+//! ```
+//!
+//! A crash input replays without the fuzzer: `SIMLOOP_FUZZ_INPUT=crash-… cargo test …`
+//! runs that one schedule through [`check`], and [`fuzz::to_trace`] turns it into a trace
+//! for [`replay`]. The [`fuzz`] module shows the target, a CI job with a cached corpus,
+//! and the crash-to-replay path.
+//!
 //! ## Map of the API
 //!
 //! | asyncio | simloop |
@@ -107,7 +127,8 @@
 //!
 //! `SIMLOOP_SEED=N` (decimal or `0x` hex) makes [`new_event_loop`] (and so [`run`] and
 //! [`get_event_loop`]) use [`Random`] with seed `N`. Sweeps ([`check`], [`Builder::check`],
-//! [`Builder::run`]) read every `SIMLOOP_*` variable through [`Env`]; `Builder::build`
+//! [`Builder::run`]) read every `SIMLOOP_*` variable through [`Env`] (`SIMLOOP_FUZZ_INPUT=path`
+//! runs a fuzzer's crash input once instead of sweeping); `Builder::build`
 //! never reads the environment.
 
 #![deny(missing_docs)]
@@ -119,6 +140,7 @@ mod combinators;
 mod env;
 mod error;
 mod event_loop;
+pub mod fuzz;
 pub mod log;
 pub mod policy;
 mod task;
@@ -133,6 +155,7 @@ pub use combinators::{
 pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
+pub use fuzz::Bytes;
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{

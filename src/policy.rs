@@ -9,6 +9,8 @@
 //! - [`Fifo`]: always index 0 — asyncio's own order (the default without a seed).
 //! - [`Random`]: uniform choice among *all* candidates from a seeded ChaCha8 stream
 //!   (the default when a seed is given).
+//! - [`Bytes`](crate::fuzz::Bytes): takes each choice from a fuzzer's bytes, FIFO once
+//!   they run out (see [`fuzz`](crate::fuzz)).
 //! - [`Replay`]: follows a recorded [`Trace`] step by step, failing with a divergence
 //!   error as soon as the program no longer matches it.
 //!
