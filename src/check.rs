@@ -578,7 +578,7 @@ impl Builder {
             time: lp.time(),
             log: buf.take_string(),
         };
-        lp.close_quietly();
+        let _ = lp.close_quietly();
         out
     }
 

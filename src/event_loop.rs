@@ -1446,9 +1446,21 @@ impl EventLoop {
         self.close_impl(false)
     }
 
-    /// `close` without the stderr report (sweeps close thousands of loops).
-    pub(crate) fn close_quietly(&self) {
-        let _ = self.close_impl(true);
+    /// [`close`](EventLoop::close) without the stderr report of pending tasks, for tools
+    /// that close many loops (sweeps, fuzz targets). The dropped tasks are still recorded
+    /// in the trace as `destroy` events.
+    ///
+    /// ```
+    /// let lp = simloop::new_event_loop();
+    /// lp.create_task(simloop::sleep(std::time::Duration::from_secs(1)));
+    /// lp.close_quietly().unwrap();
+    /// assert!(lp.trace().to_string().contains("destroy 1"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`LoopError::CloseRunning`] if called while the loop runs.
+    pub fn close_quietly(&self) -> Result<(), LoopError> {
+        self.close_impl(true)
     }
 
     fn close_impl(&self, quiet: bool) -> Result<(), LoopError> {

@@ -240,7 +240,7 @@ fn run(program: &Program, schedule: &[u8]) -> (String, String) {
         }
         Err(e) => panic!("unexpected loop error: {e:#}"),
     }
-    lp.close().expect("close after the run");
+    lp.close_quietly().expect("close after the run");
     let trace = lp.trace();
     check_every_task_ends(&trace);
     let text = trace.to_string();
