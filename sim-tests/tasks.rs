@@ -793,3 +793,61 @@ fn poll_fn_counter_sanity() {
     drop(f);
     assert_eq!(drops.get(), 1);
 }
+
+/// A future that wakes its own task and completes in the same poll. The wake must not
+/// leave a stale step for the finished task in the ready queue (found by the `loop_ops`
+/// fuzz target: the loop later tried to run a freed slot).
+struct WakeThenReady;
+
+impl std::future::Future for WakeThenReady {
+    type Output = u8;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u8> {
+        cx.waker().wake_by_ref();
+        std::task::Poll::Ready(7)
+    }
+}
+
+#[test]
+fn a_task_that_wakes_itself_and_completes_leaves_nothing_queued() {
+    for seed in [None, Some(1), Some(2), Some(3)] {
+        let lp = match seed {
+            Some(s) => simloop::EventLoop::builder().seed(s).build(),
+            None => fifo(),
+        };
+        let out = lp
+            .run_until_complete(async {
+                let mut n = 0;
+                for _ in 0..20 {
+                    let t = simloop::create_task(WakeThenReady);
+                    // A new task can reuse the freed slot right away.
+                    let u = simloop::create_task(async {
+                        simloop::yield_now().await;
+                        1u8
+                    });
+                    n += t.await.unwrap() + u.await.unwrap();
+                }
+                // A task that cancels itself, then finishes in the same poll.
+                let me = std::rc::Rc::new(std::cell::RefCell::new(None::<simloop::Task<u8>>));
+                let m = me.clone();
+                let t = simloop::create_task(async move {
+                    simloop::yield_now().await;
+                    if let Some(t) = m.borrow().as_ref() {
+                        t.cancel();
+                    }
+                    3u8
+                });
+                *me.borrow_mut() = Some(t);
+                simloop::sleep(Duration::from_millis(1)).await;
+                let t = me.borrow_mut().take().unwrap();
+                n + t.await.unwrap()
+            })
+            .unwrap();
+        assert_eq!(out, 20 * 8 + 3, "seed {seed:?}");
+        let trace = lp.trace();
+        let text = trace.to_string();
+        assert!(!text.contains("poll 1 cancelled"), "{text}");
+    }
+}

@@ -250,7 +250,13 @@ pub(crate) fn relay_waker(w: &Waker) -> Waker {
 
 struct LiveTask {
     obj: Rc<dyn TaskObj>,
+    /// Its next step is in the ready queue.
     scheduled: bool,
+    /// Being polled right now: a wake (or cancel) for it is deferred to the end of the
+    /// poll, as asyncio re-schedules a task only after its step returned.
+    polling: bool,
+    /// Woken (or cancelled) while being polled.
+    woken: bool,
 }
 
 struct Slot {
@@ -361,7 +367,9 @@ impl Core {
             }
             Msg::Wake(key) => {
                 if let Some((index, t)) = self.live_task(key) {
-                    if !t.scheduled {
+                    if t.polling {
+                        t.woken = true;
+                    } else if !t.scheduled {
                         t.scheduled = true;
                         let id = t.obj.header().id;
                         self.trace.push(trace::WAKE, 0, id.as_u32());
@@ -372,6 +380,11 @@ impl Core {
             Msg::Cancel(key) => {
                 if let Some((index, t)) = self.live_task(key) {
                     let id = t.obj.header().id;
+                    if t.polling {
+                        t.woken = true;
+                        self.trace.push(trace::CANCEL, 0, id.as_u32());
+                        return;
+                    }
                     let was = t.scheduled;
                     t.scheduled = true;
                     self.trace.push(trace::CANCEL, 0, id.as_u32());
@@ -607,6 +620,8 @@ impl Inner {
         core.tasks[index].task = Some(LiveTask {
             obj: cell.clone(),
             scheduled: false,
+            polling: false,
+            woken: false,
         });
         core.live += 1;
         drop(core);
@@ -824,6 +839,7 @@ impl Inner {
             .as_mut()
             .expect("scheduled task is live");
         t.scheduled = false;
+        t.polling = true;
         let obj = t.obj.clone();
         let h = obj.header();
         let id = h.id;
@@ -840,7 +856,20 @@ impl Inner {
             self.current.set(None);
             match r {
                 // The trace's poll record already says "pending".
-                Ok(Poll::Pending) => return,
+                Ok(Poll::Pending) => {
+                    let mut core = core_of(self);
+                    let t = core.tasks[index]
+                        .task
+                        .as_mut()
+                        .expect("polled task is live");
+                    t.polling = false;
+                    if std::mem::take(&mut t.woken) {
+                        t.scheduled = true;
+                        core.trace.push(trace::WAKE, 0, id.as_u32());
+                        core.push_ready(task_candidate(index, id));
+                    }
+                    return;
+                }
                 Ok(Poll::Ready(())) => Some(Ok(())),
                 Err(p) => Some(Err(p)),
             }
