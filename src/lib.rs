@@ -114,17 +114,20 @@
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod buggify;
 mod check;
 mod combinators;
 mod env;
 mod error;
 mod event_loop;
 pub mod log;
+pub mod pct;
 pub mod policy;
 mod task;
 mod time;
 pub mod trace;
 
+pub use buggify::buggify;
 pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
@@ -133,6 +136,7 @@ pub use combinators::{
 pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
+pub use pct::{Pct, Portfolio};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{

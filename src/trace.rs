@@ -33,11 +33,14 @@ pub(crate) const CLOCK_HI: u8 = 7;
 pub(crate) const STOP: u8 = 8;
 /// A still-pending task was dropped by `close()` (id = task). Not a step.
 pub(crate) const DESTROY: u8 = 9;
+/// A `buggify()` call returned (id = site hash, flag = 0 or 1). Not a step.
+pub(crate) const BUGGIFY: u8 = 10;
 
 const HEADER_PREFIX: &str = "simloop-trace v1";
 const HEADER_EXPECTED: &str = "\"simloop-trace v1 header\"";
 const KINDS_EXPECTED: &str =
-    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy";
+    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy, buggify";
+const SITE_EXPECTED: &str = "buggify site (0x and 8 lowercase hex digits)";
 const OUTCOME_EXPECTED: &str = "poll outcome (pending, ready, panicked, cancelled)";
 const EOL: &str = "<end of line>";
 
@@ -143,6 +146,13 @@ pub enum EventKind {
     Destroy {
         /// The dropped task.
         task: TaskId,
+    },
+    /// A [`buggify`](crate::buggify) call returned.
+    Buggify {
+        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits).
+        site: u32,
+        /// What it returned.
+        fired: bool,
     },
 }
 
@@ -257,6 +267,17 @@ impl Trace {
         self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
         self.events += 1;
         self.now = to;
+    }
+
+    /// Records what a `buggify()` call at `site` returned.
+    pub(crate) fn push_buggify(&mut self, site: u32, fired: bool) {
+        self.events += 1;
+        self.recs.push(Rec {
+            kind: BUGGIFY,
+            flag: u8::from(fired),
+            extra: 0,
+            id: site,
+        });
     }
 
     /// Gives `task` an explicit name, shown on its spawn line. Call it after
@@ -410,6 +431,9 @@ impl Trace {
             EventKind::Clock { .. } => w.write_str("clock")?,
             EventKind::Stop => w.write_str("stop")?,
             EventKind::Destroy { task } => write!(w, "destroy {}", task.as_u32())?,
+            EventKind::Buggify { site, fired } => {
+                write!(w, "buggify {site:#010x} {}", u8::from(fired))?
+            }
         }
         w.write_char('\n')
     }
@@ -431,6 +455,7 @@ impl Trace {
             "clock" => CLOCK,
             "stop" => STOP,
             "destroy" => DESTROY,
+            "buggify" => BUGGIFY,
             _ => return fail(KINDS_EXPECTED, kind_tok),
         };
         let want_step = self.steps + u64::from(is_step_kind(kind));
@@ -465,6 +490,22 @@ impl Trace {
         match kind {
             CLOCK => self.push_clock(time),
             STOP => self.push(STOP, 0, 0),
+            BUGGIFY => {
+                let site_tok = next_tok(&mut args, SITE_EXPECTED)?;
+                let site = site_tok
+                    .strip_prefix("0x")
+                    .filter(|h| {
+                        h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    })
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| fail_of(SITE_EXPECTED, site_tok))?;
+                let fired = match next_tok(&mut args, "0 or 1")? {
+                    "0" => false,
+                    "1" => true,
+                    other => return fail("0 or 1", other),
+                };
+                self.push_buggify(site, fired);
+            }
             POLL => {
                 let id = parse_u32(next_tok(&mut args, "task id")?, "task id")?;
                 let out_tok = next_tok(&mut args, OUTCOME_EXPECTED)?;
@@ -607,6 +648,10 @@ impl Iterator for Events<'_> {
                 }
                 STOP => EventKind::Stop,
                 DESTROY => EventKind::Destroy { task },
+                BUGGIFY => EventKind::Buggify {
+                    site: rec.id,
+                    fired: rec.flag != 0,
+                },
                 _ => continue, // stray CLOCK_HI or unknown kind: never pushed
             };
             self.step += u64::from(kind.is_step());
