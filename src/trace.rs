@@ -905,6 +905,38 @@ mod tests {
     }
 
     #[test]
+    fn buggify_lines_round_trip() {
+        let mut tr = Trace::new("pct3", Some(7));
+        tr.push(SPAWN, 0, 1);
+        tr.push_buggify(0xdead_beef, true);
+        let i = tr.begin_poll(t(1));
+        tr.end_poll(i, PollOutcome::Pending);
+        tr.push_buggify(0x0000_0012, false);
+        let text = "simloop-trace v1 policy=pct3 seed=7\n\
+                    0 0.000000000 spawn 1\n\
+                    0 0.000000000 buggify 0xdeadbeef 1\n\
+                    1 0.000000000 poll 1 pending\n\
+                    1 0.000000000 buggify 0x00000012 0\n";
+        assert_eq!(tr.to_string(), text);
+        assert_eq!(text.parse::<Trace>().unwrap(), tr);
+        assert_eq!(tr.steps(), 1);
+        assert_eq!(tr.len(), 4);
+        let kinds: Vec<EventKind> = tr.events().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds[1],
+            EventKind::Buggify {
+                site: 0xdead_beef,
+                fired: true
+            }
+        );
+        assert!(!kinds[1].is_step());
+        let e = "simloop-trace v1 policy=x seed=none\n0 0.000000000 buggify 0xDEADBEEF 1\n"
+            .parse::<Trace>()
+            .unwrap_err();
+        assert_eq!(e.expected, SITE_EXPECTED);
+    }
+
+    #[test]
     fn decodes_events() {
         let evs: Vec<Event> = sample().events().collect();
         assert_eq!(evs.len(), 15);
