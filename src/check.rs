@@ -1,7 +1,8 @@
 //! Seed sweeps, failure reports and exact replay.
 //!
 //! [`check`](crate::check) runs a test body on a fresh loop and a fresh future for each
-//! seed of a range (with the [`Random`] policy unless the builder names another), stops at
+//! seed of a range (with the [`Portfolio`](crate::Portfolio) — [`Random`](crate::Random),
+//! PCT(2) or PCT(3) by seed — unless the builder names a policy), stops at
 //! the first failure, prints a report to stderr and panics with its summary. A failure is
 //! a panic anywhere (the body, or a task nobody awaited), an `Err` returned by the body,
 //! a deadlock, the step limit, or two runs of one seed that differ.

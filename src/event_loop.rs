@@ -1087,7 +1087,7 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: FIFO when built, `Random` when sweeping, no seed,
+    /// A builder with the defaults: FIFO when built, the `Portfolio` when sweeping, no seed,
     /// `max_steps` 10,000,000.
     pub fn new() -> Builder {
         Builder {

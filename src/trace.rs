@@ -186,6 +186,15 @@ pub struct Event {
 /// Renders (via `Display`) to a stable, line-oriented text format and parses
 /// back from it (via [`FromStr`]); `parse(render(t)) == t` always holds.
 ///
+/// The header `simloop-trace v1 policy=<name> seed=<n|none>` is followed by one line per
+/// event: `<step> <time> <event>`, where `<step>` is the step's own number for a step and
+/// the last step's for other events, `<time>` is seconds with nine decimals, and
+/// `<event>` is one of `spawn <task> ["name"]`, `poll <task> <pending|ready|panicked|cancelled>`
+/// (a step), `wake <task>`, `timer <n>` (a step), `callback <n>` (a step),
+/// `cancel <task>`, `clock` (the time jumped), `stop` (a step), `destroy <task>`, and
+/// `buggify <site> <0|1>` (what a [`buggify`](crate::buggify) call at `site` — `0x` and
+/// eight hex digits — returned).
+///
 /// ```
 /// use simloop::trace::{EventKind, Trace};
 ///
