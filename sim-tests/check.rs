@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use simloop::{
     create_task, create_task_named, get_running_loop, sleep, yield_now, Builder, CheckOutcome, Env,
-    EventLoop, Failure, FailureKind, Fifo, LoopError, Trace,
+    EventLoop, Failure, FailureKind, Fifo, LoopError, Random, Trace,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -101,7 +101,10 @@ async fn lost_update() -> Result<(), String> {
 const LOST_UPDATE_FOUND_WITHIN: u64 = 10;
 
 fn lost_update_failure(test: &str, dir: &Path) -> Box<Failure> {
+    // Pinned to Random: the bound and the snapshot were measured under it (a sweep without
+    // a policy runs the portfolio, see sim-tests/pct.rs).
     builder(test, dir)
+        .policy(Random::new(0))
         .seeds(0..1000)
         .run(lost_update)
         .expect_err("the sweep must find the lost update")
@@ -149,6 +152,7 @@ fn sweep_finds_lost_update_within_first_10_seeds() {
     );
     // Every seed before the failing one really passes.
     let passed = builder("lost_update", &dir)
+        .policy(Random::new(0))
         .seeds(0..seed)
         .run(lost_update)
         .expect("the seeds before the failing one pass");
@@ -559,6 +563,7 @@ fn rerun_of_the_failing_seed_reproduces_the_failure() {
     let again = Builder::new()
         .name("rerun_seed")
         .trace_dir(&dir)
+        .policy(Random::new(0)) // the same test: lost_update_failure sweeps with Random
         .seeds(0..1000)
         .env(env_of(&[("SIMLOOP_SEED", value.to_owned())]))
         .run(lost_update)
@@ -1044,6 +1049,7 @@ fn assert_planted_caught(f: &Failure) {
 fn planted_nondeterminism_caught_when_checking_every_seed() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let f = builder("nondet_on", &trace_dir("nondet_on"))
+        .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
         .check_determinism(true)
         .run(|| planted(&CALLS))
@@ -1055,6 +1061,7 @@ fn planted_nondeterminism_caught_when_checking_every_seed() {
 fn planted_nondeterminism_caught_by_default_on_the_first_seed() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let f = builder("nondet_default", &trace_dir("nondet_default"))
+        .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
         .run(|| planted(&CALLS))
         .unwrap_err();
@@ -1065,6 +1072,7 @@ fn planted_nondeterminism_caught_by_default_on_the_first_seed() {
 fn planted_nondeterminism_not_caught_when_off() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let s = builder("nondet_off", &trace_dir("nondet_off"))
+        .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
         .check_determinism(false)
         .run(|| planted(&CALLS))
@@ -1082,10 +1090,16 @@ fn determinism_sample_is_every_64th_seed() {
         yield_now().await;
     };
     let dir = trace_dir("sample");
-    let s = builder("sample", &dir).seeds(0..130).run(body).unwrap();
+    // Random: a portfolio sweep would add a probe run to the body's call count.
+    let s = builder("sample", &dir)
+        .policy(Random::new(0))
+        .seeds(0..130)
+        .run(body)
+        .unwrap();
     assert_eq!((s.runs, s.determinism_checked), (130, 3));
     assert_eq!(CALLS.load(Ordering::Relaxed), 133);
     let s = builder("sample", &dir)
+        .policy(Random::new(0))
         .seeds(0..130)
         .check_determinism(true)
         .run(body)

@@ -1,7 +1,8 @@
 //! Seed sweeps, failure reports and exact replay.
 //!
 //! [`check`](crate::check) runs a test body on a fresh loop and a fresh future for each
-//! seed of a range (with the [`Random`] policy unless the builder names another), stops at
+//! seed of a range (with the [`Portfolio`](crate::Portfolio) — [`Random`](crate::Random),
+//! PCT(2) or PCT(3) by seed — unless the builder names a policy), stops at
 //! the first failure, prints a report to stderr and panics with its summary. A failure is
 //! a panic anywhere (the body, or a task nobody awaited), an `Err` returned by the body,
 //! a deadlock, the step limit, or two runs of one seed that differ.
@@ -37,7 +38,8 @@ use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
 use crate::event_loop::{new_loop, Builder};
 use crate::log::{with_buffer, Buffer};
-use crate::policy::{Checked, Policy, Random, Recording, Replay};
+use crate::pct::{CountDecisions, Portfolio};
+use crate::policy::{Checked, Policy, Recording, Replay};
 use crate::task::panic_text;
 use crate::time::Instant;
 use crate::trace::Trace;
@@ -393,7 +395,7 @@ impl Builder {
                 policy: self
                     .policy
                     .as_ref()
-                    .map_or_else(|| "random".to_owned(), |p| p.name()),
+                    .map_or_else(|| "portfolio".to_owned(), |p| p.name()),
                 step: 0,
                 time: Instant::ZERO,
                 kind: FailureKind::BadInput,
@@ -463,8 +465,9 @@ impl Builder {
             determinism_checked: 0,
             steps: 0,
         };
+        let learned = self.learn_run_length(&body);
         for (index, &seed) in seeds.iter().enumerate() {
-            let policy = self.policy_for(seed).map_err(&bad)?;
+            let policy = self.sweep_policy(&learned, seed).map_err(&bad)?;
             let twice = determinism.unwrap_or(index % 64 == 0);
             let outcome = if twice {
                 summary.determinism_checked += 1;
@@ -479,7 +482,7 @@ impl Builder {
                 let expected = Rc::new(std::mem::take(&mut *log.borrow_mut()));
                 let second = self.run_one(
                     Box::new(Checked {
-                        inner: self.policy_for(seed).map_err(&bad)?,
+                        inner: self.sweep_policy(&learned, seed).map_err(&bad)?,
                         expected,
                     }),
                     &body,
@@ -528,7 +531,7 @@ impl Builder {
 
     fn policy_for(&self, seed: u64) -> Result<Box<dyn Policy>, String> {
         match &self.policy {
-            None => Ok(Box::new(Random::new(seed))),
+            None => Ok(Portfolio::new().pick(seed)),
             Some(p) => p.reseeded(seed).ok_or_else(|| {
                 format!(
                     "policy `{}` cannot be re-seeded for a sweep: implement Policy::reseeded, \
@@ -536,6 +539,56 @@ impl Builder {
                     p.name()
                 )
             }),
+        }
+    }
+
+    /// The probe runs of a sweep whose policy needs the test's run length (PCT, the
+    /// default portfolio): runs the test under each of the policy's probes, counting real
+    /// decisions, and returns the policy that knows the largest count. Their outcomes are
+    /// ignored (the sweep itself reports failures); they depend on nothing but the test,
+    /// so a one-seed rerun learns the same length.
+    fn learn_run_length<F, Fut>(&self, body: &F) -> Option<Box<dyn Policy>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
+        let default;
+        let proto: &dyn Policy = match &self.policy {
+            Some(p) => p,
+            None => {
+                default = Portfolio::new();
+                &default
+            }
+        };
+        let probes = proto.length_probes();
+        if probes.is_empty() {
+            return None;
+        }
+        let mut longest = 0;
+        for probe in probes {
+            let count = Rc::new(std::cell::Cell::new(0));
+            let _ = self.run_one(
+                Box::new(CountDecisions {
+                    inner: probe,
+                    count: count.clone(),
+                }),
+                body,
+            );
+            longest = longest.max(count.get());
+        }
+        proto.with_run_length(longest)
+    }
+
+    /// Seed `seed`'s policy: from the learned prototype if there is one.
+    fn sweep_policy(
+        &self,
+        learned: &Option<Box<dyn Policy>>,
+        seed: u64,
+    ) -> Result<Box<dyn Policy>, String> {
+        match learned.as_ref().and_then(|p| p.reseeded(seed)) {
+            Some(p) => Ok(p),
+            None => self.policy_for(seed),
         }
     }
 

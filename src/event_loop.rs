@@ -284,6 +284,8 @@ struct Core {
     steps: u64,
     batch_left: usize,
     spare: Vec<Msg>,
+    /// `buggify` call sites seen in this run: site -> hits so far.
+    buggify_hits: std::collections::HashMap<u32, u32>,
 }
 
 impl Core {
@@ -1114,7 +1116,7 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: FIFO when built, `Random` when sweeping, no seed,
+    /// A builder with the defaults: FIFO when built, the `Portfolio` when sweeping, no seed,
     /// `max_steps` 10,000,000.
     pub fn new() -> Builder {
         Builder {
@@ -1192,6 +1194,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
                 steps: 0,
                 batch_left: 0,
                 spare: Vec::new(),
+                buggify_hits: std::collections::HashMap::new(),
             }),
             inbox: RefCell::new(Vec::with_capacity(8)),
             remote: Arc::new(Remote {
@@ -1675,6 +1678,38 @@ impl fmt::Debug for TimerHandle {
             if self.cancelled() { " cancelled" } else { "" }
         )
     }
+}
+
+// ---- buggify ----
+
+/// [`buggify`](crate::buggify) on the running loop: the policy's value if it dictates
+/// one (a replay), else the seeded draw when the policy is seeded, else `false`. Every
+/// value returned inside a seeded or replayed run is recorded in the trace.
+pub(crate) fn buggify_at(site: u32) -> bool {
+    let Some(inner) = RUNNING
+        .try_with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
+        .ok()
+        .flatten()
+    else {
+        return false;
+    };
+    let Ok(mut core) = inner.core.try_borrow_mut() else {
+        return false;
+    };
+    let hit = {
+        let h = core.buggify_hits.entry(site).or_insert(0);
+        *h += 1;
+        *h
+    };
+    let fired = match core.policy.buggify(site) {
+        Some(v) => v,
+        None => match core.policy.seed() {
+            Some(seed) => crate::buggify::draw(seed, site, hit),
+            None => return false,
+        },
+    };
+    core.trace.push_buggify(site, fired);
+    fired
 }
 
 // ---- the thread's current and running loop ----

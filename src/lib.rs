@@ -2,8 +2,8 @@
 //!
 //! simloop is a single-threaded event loop with Python asyncio's API, for testing async
 //! Rust. Time is virtual (the clock jumps to the next timer whenever nothing is ready),
-//! every scheduling choice is made by a pluggable [`Policy`] (asyncio's [`Fifo`] order, or
-//! a seeded [`Random`] schedule), and every step is recorded in a [`Trace`]. The same
+//! every scheduling choice is made by a pluggable [`Policy`] (asyncio's [`Fifo`] order, a
+//! seeded [`Random`] schedule, or [`Pct`]), and every step is recorded in a [`Trace`]. The same
 //! seed and the same program give a byte-identical trace on every machine.
 //!
 //! ```
@@ -43,7 +43,8 @@
 //! ## Finding an interleaving bug
 //!
 //! [`check`] sweeps a test body over seeds (`0..1000` unless `SIMLOOP_SEEDS` says
-//! otherwise) with a fresh loop per seed, and panics with a report on the first failure:
+//! otherwise) with a fresh loop per seed — under the [`Portfolio`]: [`Random`], PCT of
+//! depth 2 or PCT of depth 3 by seed — and panics with a report on the first failure:
 //!
 //! ```should_panic
 //! use std::{cell::Cell, rc::Rc};
@@ -68,7 +69,8 @@
 //! 1. Paste the replay line: `SIMLOOP_SEED=0x…` runs exactly the failing seed, as often as
 //!    you like, with the same schedule each time.
 //! 2. Read the trace file the report names (`target/simloop/<test>-seed_0x….trace`): one
-//!    line per spawn, poll, wake, timer, callback, cancel and clock jump.
+//!    line per spawn, poll, wake, timer, callback, cancel, clock jump, stop, destroy and
+//!    [`buggify`] value.
 //! 3. Add `tracing::info!` calls to your code: the report shows them stamped with virtual
 //!    time and task (see [`log`]).
 //! 4. `SIMLOOP_REPLAY=<trace file>` (or [`replay`]) follows the recorded schedule step by
@@ -135,6 +137,7 @@
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod buggify;
 mod check;
 mod combinators;
 mod env;
@@ -142,11 +145,13 @@ mod error;
 mod event_loop;
 pub mod fuzz;
 pub mod log;
+pub mod pct;
 pub mod policy;
 mod task;
 mod time;
 pub mod trace;
 
+pub use buggify::buggify;
 pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
@@ -156,6 +161,7 @@ pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
 pub use fuzz::Bytes;
+pub use pct::{Pct, Portfolio};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
@@ -357,8 +363,9 @@ where
     }
 }
 
-/// Sweeps `body` over seeds with the [`Random`] policy (`SIMLOOP_SEEDS`, default
-/// `0..1000`; `SIMLOOP_SEED` runs one seed; `SIMLOOP_REPLAY` replays a trace file) and
+/// Sweeps `body` over seeds (`SIMLOOP_SEEDS`, default `0..1000`; `SIMLOOP_SEED` runs one
+/// seed; `SIMLOOP_REPLAY` replays a trace file) with the [`Portfolio`] (Random, PCT(2)
+/// or PCT(3) by seed `% 3`) and
 /// panics with a replayable report on the first failure. See [`Builder::check`].
 ///
 /// ```

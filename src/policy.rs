@@ -11,8 +11,12 @@
 //!   (the default when a seed is given).
 //! - [`Bytes`](crate::fuzz::Bytes): takes each choice from a fuzzer's bytes, FIFO once
 //!   they run out (see [`fuzz`](crate::fuzz)).
-//! - [`Replay`]: follows a recorded [`Trace`] step by step, failing with a divergence
-//!   error as soon as the program no longer matches it.
+//! - [`Pct`](crate::Pct): PCT's random priorities with `depth - 1` priority change points
+//!   (see [`pct`](crate::pct)); [`Portfolio`](crate::Portfolio): the default of sweeps,
+//!   Random, PCT(2) or PCT(3) by seed.
+//! - [`Replay`]: follows a recorded [`Trace`] step by step (and returns the recorded
+//!   [`buggify`](crate::buggify) values), failing with a divergence error as soon as the
+//!   program no longer matches it.
 //!
 //! Write your own by implementing [`Policy`]:
 //!
@@ -122,6 +126,30 @@ pub trait Policy {
     fn every_step(&self) -> bool {
         false
     }
+
+    /// For sweeps: a policy that needs the test's number of real decisions (as
+    /// [`Pct`](crate::Pct) does) returns policies to measure it with; the sweep runs the
+    /// test once under each and passes the largest count to
+    /// [`with_run_length`](Policy::with_run_length). The default, none, skips the probe.
+    fn length_probes(&self) -> Vec<Box<dyn Policy>> {
+        Vec::new()
+    }
+
+    /// For sweeps: a copy of this policy that knows the test makes about `decisions` real
+    /// decisions per run (its [`reseeded`](Policy::reseeded) copies then use it). The
+    /// default, `None`, keeps the policy as it is.
+    fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Policy>> {
+        let _ = decisions;
+        None
+    }
+
+    /// The value [`buggify`](crate::buggify) must return at `site` (a hash of the call
+    /// site), if this policy dictates it: [`Replay`] returns the recorded values. The
+    /// default, `None`, lets the loop draw it from its seed.
+    fn buggify(&mut self, site: u32) -> Option<bool> {
+        let _ = site;
+        None
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
@@ -139,6 +167,15 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
     }
     fn every_step(&self) -> bool {
         (**self).every_step()
+    }
+    fn length_probes(&self) -> Vec<Box<dyn Policy>> {
+        (**self).length_probes()
+    }
+    fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Policy>> {
+        (**self).with_run_length(decisions)
+    }
+    fn buggify(&mut self, site: u32) -> Option<bool> {
+        (**self).buggify(site)
     }
 }
 
@@ -258,6 +295,9 @@ pub struct Replay {
     policy: String,
     seed: Option<u64>,
     steps: Vec<StepRef>,
+    /// The recorded `buggify` outcomes `(site, value)`, in order, and the next one.
+    buggify: Vec<(u32, bool)>,
+    next_buggify: usize,
 }
 
 impl Replay {
@@ -285,10 +325,19 @@ impl Replay {
                 _ => None,
             })
             .collect();
+        let buggify = trace
+            .events()
+            .filter_map(|e| match e.kind {
+                EventKind::Buggify { site, fired } => Some((site, fired)),
+                _ => None,
+            })
+            .collect();
         Replay {
             policy: trace.policy().to_owned(),
             seed: trace.seed(),
             steps,
+            buggify,
+            next_buggify: 0,
         }
     }
 
@@ -312,6 +361,17 @@ impl Policy for Replay {
     }
     fn every_step(&self) -> bool {
         true
+    }
+    /// The recorded value when the next recorded `buggify` call is at `site`; otherwise
+    /// (the program changed) `None`, and the replay's trace comparison reports where it
+    /// diverged.
+    fn buggify(&mut self, site: u32) -> Option<bool> {
+        let &(s, v) = self.buggify.get(self.next_buggify)?;
+        if s != site {
+            return None;
+        }
+        self.next_buggify += 1;
+        Some(v)
     }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         let Some(exp) = usize::try_from(d.step - 1)
@@ -355,6 +415,9 @@ impl Policy for Recording {
     fn every_step(&self) -> bool {
         true
     }
+    fn buggify(&mut self, site: u32) -> Option<bool> {
+        self.inner.buggify(site)
+    }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         self.log.borrow_mut().push(d.candidates.to_vec());
         if d.candidates.len() == 1 && !self.inner.every_step() {
@@ -382,6 +445,9 @@ impl Policy for Checked {
     }
     fn every_step(&self) -> bool {
         true
+    }
+    fn buggify(&mut self, site: u32) -> Option<bool> {
+        self.inner.buggify(site)
     }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         let i = usize::try_from(d.step - 1).unwrap_or(usize::MAX);

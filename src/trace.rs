@@ -33,11 +33,14 @@ pub(crate) const CLOCK_HI: u8 = 7;
 pub(crate) const STOP: u8 = 8;
 /// A still-pending task was dropped by `close()` (id = task). Not a step.
 pub(crate) const DESTROY: u8 = 9;
+/// A `buggify()` call returned (id = site hash, flag = 0 or 1). Not a step.
+pub(crate) const BUGGIFY: u8 = 10;
 
 const HEADER_PREFIX: &str = "simloop-trace v1";
 const HEADER_EXPECTED: &str = "\"simloop-trace v1 header\"";
 const KINDS_EXPECTED: &str =
-    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy";
+    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy, buggify";
+const SITE_EXPECTED: &str = "buggify site (0x and 8 lowercase hex digits)";
 const OUTCOME_EXPECTED: &str = "poll outcome (pending, ready, panicked, cancelled)";
 const EOL: &str = "<end of line>";
 
@@ -144,6 +147,13 @@ pub enum EventKind {
         /// The dropped task.
         task: TaskId,
     },
+    /// A [`buggify`](crate::buggify) call returned.
+    Buggify {
+        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits).
+        site: u32,
+        /// What it returned.
+        fired: bool,
+    },
 }
 
 impl EventKind {
@@ -175,6 +185,15 @@ pub struct Event {
 ///
 /// Renders (via `Display`) to a stable, line-oriented text format and parses
 /// back from it (via [`FromStr`]); `parse(render(t)) == t` always holds.
+///
+/// The header `simloop-trace v1 policy=<name> seed=<n|none>` is followed by one line per
+/// event: `<step> <time> <event>`, where `<step>` is the step's own number for a step and
+/// the last step's for other events, `<time>` is seconds with nine decimals, and
+/// `<event>` is one of `spawn <task> ["name"]`, `poll <task> <pending|ready|panicked|cancelled>`
+/// (a step), `wake <task>`, `timer <n>` (a step), `callback <n>` (a step),
+/// `cancel <task>`, `clock` (the time jumped), `stop` (a step), `destroy <task>`, and
+/// `buggify <site> <0|1>` (what a [`buggify`](crate::buggify) call at `site` — `0x` and
+/// eight hex digits — returned).
 ///
 /// ```
 /// use simloop::trace::{EventKind, Trace};
@@ -257,6 +276,17 @@ impl Trace {
         self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
         self.events += 1;
         self.now = to;
+    }
+
+    /// Records what a `buggify()` call at `site` returned.
+    pub(crate) fn push_buggify(&mut self, site: u32, fired: bool) {
+        self.events += 1;
+        self.recs.push(Rec {
+            kind: BUGGIFY,
+            flag: u8::from(fired),
+            extra: 0,
+            id: site,
+        });
     }
 
     /// Gives `task` an explicit name, shown on its spawn line. Call it after
@@ -410,6 +440,9 @@ impl Trace {
             EventKind::Clock { .. } => w.write_str("clock")?,
             EventKind::Stop => w.write_str("stop")?,
             EventKind::Destroy { task } => write!(w, "destroy {}", task.as_u32())?,
+            EventKind::Buggify { site, fired } => {
+                write!(w, "buggify {site:#010x} {}", u8::from(fired))?
+            }
         }
         w.write_char('\n')
     }
@@ -431,6 +464,7 @@ impl Trace {
             "clock" => CLOCK,
             "stop" => STOP,
             "destroy" => DESTROY,
+            "buggify" => BUGGIFY,
             _ => return fail(KINDS_EXPECTED, kind_tok),
         };
         let want_step = self.steps + u64::from(is_step_kind(kind));
@@ -465,6 +499,22 @@ impl Trace {
         match kind {
             CLOCK => self.push_clock(time),
             STOP => self.push(STOP, 0, 0),
+            BUGGIFY => {
+                let site_tok = next_tok(&mut args, SITE_EXPECTED)?;
+                let site = site_tok
+                    .strip_prefix("0x")
+                    .filter(|h| {
+                        h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    })
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| fail_of(SITE_EXPECTED, site_tok))?;
+                let fired = match next_tok(&mut args, "0 or 1")? {
+                    "0" => false,
+                    "1" => true,
+                    other => return fail("0 or 1", other),
+                };
+                self.push_buggify(site, fired);
+            }
             POLL => {
                 let id = parse_u32(next_tok(&mut args, "task id")?, "task id")?;
                 let out_tok = next_tok(&mut args, OUTCOME_EXPECTED)?;
@@ -607,6 +657,10 @@ impl Iterator for Events<'_> {
                 }
                 STOP => EventKind::Stop,
                 DESTROY => EventKind::Destroy { task },
+                BUGGIFY => EventKind::Buggify {
+                    site: rec.id,
+                    fired: rec.flag != 0,
+                },
                 _ => continue, // stray CLOCK_HI or unknown kind: never pushed
             };
             self.step += u64::from(kind.is_step());
@@ -857,6 +911,38 @@ mod tests {
             dbg.contains("events: 15") && dbg.contains("steps: 7"),
             "{dbg}"
         );
+    }
+
+    #[test]
+    fn buggify_lines_round_trip() {
+        let mut tr = Trace::new("pct3", Some(7));
+        tr.push(SPAWN, 0, 1);
+        tr.push_buggify(0xdead_beef, true);
+        let i = tr.begin_poll(t(1));
+        tr.end_poll(i, PollOutcome::Pending);
+        tr.push_buggify(0x0000_0012, false);
+        let text = "simloop-trace v1 policy=pct3 seed=7\n\
+                    0 0.000000000 spawn 1\n\
+                    0 0.000000000 buggify 0xdeadbeef 1\n\
+                    1 0.000000000 poll 1 pending\n\
+                    1 0.000000000 buggify 0x00000012 0\n";
+        assert_eq!(tr.to_string(), text);
+        assert_eq!(text.parse::<Trace>().unwrap(), tr);
+        assert_eq!(tr.steps(), 1);
+        assert_eq!(tr.len(), 4);
+        let kinds: Vec<EventKind> = tr.events().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds[1],
+            EventKind::Buggify {
+                site: 0xdead_beef,
+                fired: true
+            }
+        );
+        assert!(!kinds[1].is_step());
+        let e = "simloop-trace v1 policy=x seed=none\n0 0.000000000 buggify 0xDEADBEEF 1\n"
+            .parse::<Trace>()
+            .unwrap_err();
+        assert_eq!(e.expected, SITE_EXPECTED);
     }
 
     #[test]
