@@ -43,7 +43,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::check::{cargo_test_line, default_test_name, failure_step, write_trace, CheckOutcome};
+use crate::check::{
+    cargo_test_line, default_test_name, failure_step, write_trace, CheckOutcome, Outcome,
+};
 use crate::check::{Failure, FailureKind};
 use crate::env::Env;
 use crate::error::LoopError;
@@ -251,6 +253,20 @@ impl fmt::Display for ExploreSummary {
     }
 }
 
+/// How a [`Builder::search`] ended.
+pub(crate) enum Found {
+    /// No run was accepted and no schedule within the bound is left.
+    Nothing,
+    /// The run limit was reached while searching schedules with `level` preemptions.
+    Limit { level: u32 },
+    /// A run was accepted.
+    Run {
+        outcome: Outcome,
+        record: Vec<StepRecord>,
+        preemptions: u32,
+    },
+}
+
 /// A schedule waiting to be run: follow `prefix`, then the default.
 struct Node {
     prefix: Vec<Option<Pick>>,
@@ -402,13 +418,89 @@ impl Builder {
             steps: 0,
             replayed: false,
         };
+        match self.search(
+            body,
+            opts.max_preemptions,
+            opts.max_schedules,
+            &mut summary,
+            "explore",
+            |o| o.result.is_err(),
+        ) {
+            Found::Nothing => Ok(summary),
+            Found::Limit { level: k } => {
+                let message = format!(
+                    "the search needs more than {} schedules (max_schedules) at {} \
+                     preemption{}; it ran {} without a failure. Lower max_preemptions, \
+                     shrink the test, or raise max_schedules",
+                    opts.max_schedules,
+                    k,
+                    if k == 1 { "" } else { "s" },
+                    summary.schedules
+                );
+                let mut f = failure(
+                    format!("bounded search (≤ {} preemptions)", opts.max_preemptions),
+                    FailureKind::SearchLimit,
+                    message,
+                );
+                f.seeds_passed = summary.schedules;
+                Err(Box::new(f))
+            }
+            Found::Run {
+                outcome,
+                preemptions,
+                ..
+            } => {
+                let n = summary.schedules;
+                let source = format!(
+                    "explored schedule {n} ({preemptions} preemption{})",
+                    if preemptions == 1 { "" } else { "s" }
+                );
+                let (trace_path, write_err) = write_trace(&dir, &test, "explore", &outcome.trace);
+                let replay_command = match &trace_path {
+                    Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test),
+                    None => "(the trace file could not be written)".to_owned(),
+                };
+                let (kind, mut message) = outcome.result.err().expect("a failing run");
+                if let Some(e) = write_err {
+                    message.push_str(&format!(" (and the trace file could not be written: {e})"));
+                }
+                let mut f = failure(source, kind, message);
+                f.step = failure_step(&f.kind, outcome.steps);
+                f.time = outcome.time;
+                f.trace = outcome.trace;
+                f.trace_path = trace_path;
+                f.replay_command = replay_command;
+                f.log = outcome.log;
+                f.seeds_passed = n - 1;
+                Err(Box::new(f))
+            }
+        }
+    }
+
+    /// The search itself: runs schedules with at most `max_c` preemptions, fewest first,
+    /// until `stop` accepts a run's outcome, `max_runs` runs were made, or none is left.
+    /// Counts into `summary`.
+    pub(crate) fn search<F, Fut>(
+        &self,
+        body: &F,
+        max_c: u32,
+        max_runs: u64,
+        summary: &mut ExploreSummary,
+        name: &'static str,
+        mut stop: impl FnMut(&Outcome) -> bool,
+    ) -> Found
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
         let mut level: Vec<Node> = vec![Node {
             prefix: Vec::new(),
             preemptions: 0,
         }];
         let mut k = 0;
         while !level.is_empty() {
-            if k > opts.max_preemptions {
+            if k > max_c {
                 summary.complete = false;
                 break;
             }
@@ -418,60 +510,22 @@ impl Builder {
             // they are run in the loop's candidate order.
             let mut stack: Vec<Node> = level.into_iter().rev().collect();
             while let Some(node) = stack.pop() {
-                if summary.schedules >= opts.max_schedules {
-                    let message = format!(
-                        "the search needs more than {} schedules (max_schedules) at {} \
-                         preemption{}; it ran {} without a failure. Lower max_preemptions, \
-                         shrink the test, or raise max_schedules",
-                        opts.max_schedules,
-                        k,
-                        if k == 1 { "" } else { "s" },
-                        summary.schedules
-                    );
-                    let mut f = failure(
-                        format!("bounded search (≤ {} preemptions)", opts.max_preemptions),
-                        FailureKind::SearchLimit,
-                        message,
-                    );
-                    f.seeds_passed = summary.schedules;
-                    return Err(Box::new(f));
+                if summary.schedules >= max_runs {
+                    return Found::Limit { level: k };
                 }
                 let branch = node.prefix.len();
-                let (policy, record) = Guided::new("explore", Rc::new(node.prefix), true);
+                let (policy, record) = Guided::new(name, Rc::new(node.prefix), true);
                 let outcome = self.run_one(Box::new(policy), body);
                 summary.schedules += 1;
                 summary.per_level[k as usize] += 1;
                 summary.steps += outcome.steps;
                 let record = record.take();
-                if let Err((kind, message)) = outcome.result {
-                    let n = summary.schedules;
-                    let source = format!(
-                        "explored schedule {n} ({} preemption{})",
-                        node.preemptions,
-                        if node.preemptions == 1 { "" } else { "s" }
-                    );
-                    let (trace_path, write_err) =
-                        write_trace(&dir, &test, "explore", &outcome.trace);
-                    let replay_command = match &trace_path {
-                        Some(p) => {
-                            cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
-                        }
-                        None => "(the trace file could not be written)".to_owned(),
+                if stop(&outcome) {
+                    return Found::Run {
+                        outcome,
+                        record,
+                        preemptions: node.preemptions,
                     };
-                    let mut message = message;
-                    if let Some(e) = write_err {
-                        message
-                            .push_str(&format!(" (and the trace file could not be written: {e})"));
-                    }
-                    let mut f = failure(source, kind, message);
-                    f.step = failure_step(&f.kind, outcome.steps);
-                    f.time = outcome.time;
-                    f.trace = outcome.trace;
-                    f.trace_path = trace_path;
-                    f.replay_command = replay_command;
-                    f.log = outcome.log;
-                    f.seeds_passed = n - 1;
-                    return Err(Box::new(f));
                 }
                 // Children: change one default choice at or after `branch`.
                 let mut here = Vec::new();
@@ -501,6 +555,6 @@ impl Builder {
             level = next;
             k += 1;
         }
-        Ok(summary)
+        Found::Nothing
     }
 }

@@ -1,10 +1,12 @@
 //! Shrinking: reduce a failing schedule to a small one that fails the same way.
 //!
 //! When a sweep ([`Builder::run`]/[`check`](Builder::check)), a search
-//! ([`Builder::explore`]) or a replay fails, the failing schedule is rewritten as a list
-//! of *deviations* from a default scheduler (continue the task that just ran if it can,
-//! else asyncio's next item): the steps where the run chose something else. The shrinker
-//! then re-runs modified lists — a deviation dropped, a group of them dropped, one moved
+//! ([`Builder::explore`]) or a replay fails, the shrinker first searches the schedules
+//! with fewer preemptions than the failing one, fewest first (the bounded search of
+//! [`Builder::explore`], with half the budget), for one that fails the same way. Then it
+//! rewrites the best schedule so far as a list of *deviations* from a default scheduler
+//! (continue the task that just ran if it can, else asyncio's next item): the steps where
+//! the run chose something else, and re-runs modified lists — a deviation dropped, a group of them dropped, one moved
 //! a step earlier, or pointed at another runnable item — each with a policy that follows
 //! the list where it can and takes the default everywhere else. A candidate is kept only
 //! if it fails the same way (same [`FailureKind`] and the same message) and is smaller:
@@ -27,7 +29,7 @@ use std::rc::Rc;
 use crate::check::{cargo_test_line, CheckOutcome, Failure, FailureKind, Outcome};
 use crate::error::LoopError;
 use crate::event_loop::Builder;
-use crate::explore::{preemptions, Guided, Pick, StepRecord};
+use crate::explore::{preemptions, ExploreSummary, Found, Guided, Pick, StepRecord};
 use crate::policy::CandidateKind;
 use crate::task::TaskId;
 use crate::trace::{EventKind, PollOutcome, Trace};
@@ -193,10 +195,41 @@ impl Builder {
             (first.metric.0, first.metric.1, first.metric.2);
         let mut best = first;
 
+        // 1. Fewer preemptions: search the schedules with fewer preemptions than the
+        //    failing run, fewest first, for one that fails the same way (half the budget).
+        if best.metric.0 > 0 {
+            let mut summary = ExploreSummary {
+                schedules: 0,
+                max_preemptions: best.metric.0 - 1,
+                per_level: Vec::new(),
+                complete: true,
+                steps: 0,
+                replayed: false,
+            };
+            let found = self.search(
+                body,
+                best.metric.0 - 1,
+                u64::from(budget / 2),
+                &mut summary,
+                "shrunk",
+                |o| matches!(&o.result, Err((k, m)) if k == &target.0 && m == &target.1),
+            );
+            runs += summary.schedules as u32;
+            if let Found::Run {
+                outcome, record, ..
+            } = found
+            {
+                let r = Run::new(outcome, record);
+                if r.metric < best.metric {
+                    best = r;
+                }
+            }
+        }
+
         let mut improved = true;
         while improved && runs < budget {
             improved = false;
-            // 1. Drop groups of deviations, halving the group size (delta debugging).
+            // 2. Drop groups of deviations, halving the group size (delta debugging).
             let mut size = best.deviations().len().div_ceil(2).max(1);
             loop {
                 let mut start = 0;
@@ -220,7 +253,7 @@ impl Builder {
                 }
                 size = size.div_ceil(2);
             }
-            // 2. Move each deviation one step earlier, or point it at another item.
+            // 3. Move each deviation one step earlier, or point it at another item.
             let mut i = 0;
             while i < best.deviations().len() && runs < budget {
                 let p = best.deviations()[i];
@@ -359,7 +392,11 @@ fn name_of(trace: &Trace, p: Pick) -> String {
 /// or cancelled.
 fn deeds(trace: &Trace, step: u64) -> String {
     let mut parts = Vec::new();
+    let mut polled = None;
     for e in trace.events().filter(|e| e.step == step) {
+        if let EventKind::Poll { task, .. } = e.kind {
+            polled = Some(task);
+        }
         match e.kind {
             EventKind::Poll { outcome, .. } => parts.push(
                 match outcome {
@@ -371,6 +408,7 @@ fn deeds(trace: &Trace, step: u64) -> String {
                 .to_owned(),
             ),
             EventKind::Spawn { task } => parts.push(format!("spawned task {}", task.as_u32())),
+            EventKind::Wake { task } if Some(task) == polled => parts.push("yielded".to_owned()),
             EventKind::Wake { task } => parts.push(format!("woke task {}", task.as_u32())),
             EventKind::Cancel { task } => parts.push(format!("cancelled task {}", task.as_u32())),
             _ => {}
