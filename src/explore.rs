@@ -261,7 +261,7 @@ pub(crate) enum Found {
     Limit { level: u32 },
     /// A run was accepted.
     Run {
-        outcome: Outcome,
+        outcome: Box<Outcome>,
         record: Vec<StepRecord>,
         preemptions: u32,
     },
@@ -460,7 +460,10 @@ impl Builder {
                     Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test),
                     None => "(the trace file could not be written)".to_owned(),
                 };
-                let (kind, mut message) = outcome.result.err().expect("a failing run");
+                let outcome = *outcome;
+                let Err((kind, mut message)) = outcome.result else {
+                    unreachable!("the search stops only at a failing run")
+                };
                 if let Some(e) = write_err {
                     message.push_str(&format!(" (and the trace file could not be written: {e})"));
                 }
@@ -522,7 +525,7 @@ impl Builder {
                 let record = record.take();
                 if stop(&outcome) {
                     return Found::Run {
-                        outcome,
+                        outcome: Box::new(outcome),
                         record,
                         preemptions: node.preemptions,
                     };

@@ -219,7 +219,7 @@ impl Builder {
                 outcome, record, ..
             } = found
             {
-                let r = Run::new(outcome, record);
+                let r = Run::new(*outcome, record);
                 if r.metric < best.metric {
                     best = r;
                 }
@@ -443,6 +443,13 @@ fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
                 name_of(trace, r.cands[r.default])
             ));
         }
+    }
+    if lines.is_empty() {
+        lines.push(
+            "no choice departs from the default order (each task runs while it can, else \
+             asyncio's next item)"
+                .to_owned(),
+        );
     }
     lines.push(format!(
         "step {}: the run fails: {message}",
