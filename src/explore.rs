@@ -18,6 +18,13 @@
 //! preemptions, and it is reported like a sweep's failure, with a trace file that replays
 //! with `SIMLOOP_REPLAY` (a schedule has no seed).
 //!
+//! Limits: the default keeps running a task while it can, so a task that spins (`loop {
+//! if ready { break } yield_now().await }`) waiting for another never lets it run without
+//! a preemption, and such a schedule ends at the step limit; give spinning tests a small
+//! [`max_steps`](Builder::max_steps), or wait on a channel or lock instead of spinning.
+//! The search runs each schedule once and does not run the determinism double-check of a
+//! sweep, but a run that does not follow its prefix fails with a nondeterminism error.
+//!
 //! ```
 //! use std::{cell::Cell, rc::Rc};
 //! // Two tasks each yield once: how many schedules are there?
