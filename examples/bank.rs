@@ -1,6 +1,7 @@
-//! README's main job: a seed sweep finds an interleaving bug, prints the failure report,
-//! replays the failing schedule from its trace file, and shows the fix passing the same
-//! sweep.
+//! README's main job: a seed sweep finds an interleaving bug, prints the failure report
+//! (with the failing schedule shrunk to a minimal one and its story), replays the failing
+//! schedule from its trace file, shrinks a noisier failing schedule, and shows the fix
+//! passing the same sweep.
 //!
 //! The bug: a transfer debits one account, `await`s (think: writes an audit log to a
 //! remote service), then credits the other. An auditor summing the balances while a
@@ -127,7 +128,37 @@ fn main() {
         again.trace.digest()
     );
 
-    // 4. The fix passes the same sweep.
+    // 4. Shrinking. Seed 0's schedule was already minimal (see "shrunk schedule" above);
+    //    a noisier failing schedule shrinks to the one preemption the bug needs.
+    println!("\n== shrinking: the first failing seed whose schedule has 4 or more preemptions");
+    let noisy = (0..1000)
+        .filter_map(|seed| {
+            Builder::new()
+                .seeds(seed..seed + 1)
+                .name("bank_audit")
+                .run(|| scenario(false))
+                .err()
+        })
+        .find(|f| f.shrunk.as_ref().is_some_and(|s| s.preemptions_before >= 4))
+        .expect("a noisy failing seed");
+    let shrunk = noisy.shrunk.clone().expect("shrunk");
+    println!("{}: {}", noisy.source, noisy.message);
+    print!("{shrunk}");
+    let path = shrunk.path.clone().expect("the shrunk trace was written");
+    let again = Builder::new()
+        .name("bank_audit")
+        .replay(path.as_path())
+        .shrink(false)
+        .run(|| scenario(false))
+        .expect_err("the shrunk schedule fails the same way");
+    assert_eq!(again.message, noisy.message);
+    assert_eq!(again.trace.to_string(), shrunk.trace.to_string());
+    println!(
+        "the shrunk trace replays to the same failure, byte-identical ({} events)",
+        again.trace.len()
+    );
+
+    // 5. The fix passes the same sweep.
     println!("\n== sweeping seeds 0..1000 over the fixed bank");
     match Builder::new()
         .seeds(0..1000)

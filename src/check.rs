@@ -138,6 +138,8 @@ pub enum FailureKind {
     /// The sweep could not start: a malformed environment variable or trace file, or a
     /// policy that cannot be re-seeded.
     BadInput,
+    /// A bounded search ([`Builder::explore`]) hit its schedule limit before finishing.
+    SearchLimit,
 }
 
 /// A failing run, with everything needed to understand and replay it. Its `Display` is
@@ -173,6 +175,8 @@ pub struct Failure {
     pub seeds_passed: u64,
     /// The seed range of the sweep, if it was one.
     pub sweep: Option<Range<u64>>,
+    /// The failing schedule reduced by the shrinker, if shrinking ran and found one.
+    pub shrunk: Option<crate::shrink::Shrunk>,
 }
 
 impl Failure {
@@ -216,6 +220,7 @@ impl fmt::Display for Failure {
             FailureKind::ReturnedErr => "returned an error",
             FailureKind::Loop(_) => "loop error",
             FailureKind::BadInput => "bad input",
+            FailureKind::SearchLimit => "search limit",
         };
         writeln!(f, "  failure:    {what}: {}", self.message)?;
         writeln!(
@@ -223,7 +228,7 @@ impl fmt::Display for Failure {
             "  at:         step {}, virtual time {}",
             self.step, self.time
         )?;
-        if self.kind != FailureKind::BadInput {
+        if !matches!(self.kind, FailureKind::BadInput | FailureKind::SearchLimit) {
             writeln!(f, "  last {TAIL} trace events:")?;
             indent(f, &self.trace.render_tail(TAIL))?;
             let lines: Vec<&str> = self.log.lines().collect();
@@ -242,6 +247,9 @@ impl fmt::Display for Failure {
             match &self.trace_path {
                 Some(p) => writeln!(f, "  full trace: {}", p.display())?,
                 None => writeln!(f, "  full trace: (not written)")?,
+            }
+            if let Some(s) = &self.shrunk {
+                write!(f, "{s}")?;
             }
         }
         write!(f, "  replay:     {}", self.replay_command)
@@ -276,12 +284,12 @@ pub(crate) struct SingleRun {
     pub(crate) replay: ReplayLines,
 }
 
-struct Outcome {
-    result: Result<(), (FailureKind, String)>,
-    trace: Trace,
-    steps: u64,
-    time: Instant,
-    log: String,
+pub(crate) struct Outcome {
+    pub(crate) result: Result<(), (FailureKind, String)>,
+    pub(crate) trace: Trace,
+    pub(crate) steps: u64,
+    pub(crate) time: Instant,
+    pub(crate) log: String,
 }
 
 impl Builder {
@@ -386,6 +394,19 @@ impl Builder {
         Fut: Future + 'static,
         Fut::Output: CheckOutcome,
     {
+        self.sweep_or_replay(&body).map_err(|mut failure| {
+            self.shrink_failure(&body, &mut failure);
+            failure
+        })
+    }
+
+    /// [`run`](Builder::run) without shrinking.
+    pub(crate) fn sweep_or_replay<F, Fut>(&self, body: &F) -> Result<Summary, Box<Failure>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
         let test = self.name.clone().unwrap_or_else(default_test_name);
         let bad = |message: String| {
             Box::new(Failure {
@@ -406,6 +427,7 @@ impl Builder {
                 log: String::new(),
                 seeds_passed: 0,
                 sweep: None,
+                shrunk: None,
             })
         };
         let env = match self.env.clone() {
@@ -427,7 +449,7 @@ impl Builder {
             },
         };
         if let Some((recorded, path)) = replay {
-            return self.replay_run(&test, &dir, recorded, path, &body);
+            return self.replay_run(&test, &dir, recorded, path, body);
         }
 
         // A fuzzer's crash input (SIMLOOP_FUZZ_INPUT): one run under the `Bytes` policy.
@@ -477,7 +499,7 @@ impl Builder {
                         inner: policy,
                         log: log.clone(),
                     }),
-                    &body,
+                    body,
                 );
                 let expected = Rc::new(std::mem::take(&mut *log.borrow_mut()));
                 let second = self.run_one(
@@ -485,11 +507,11 @@ impl Builder {
                         inner: self.sweep_policy(&learned, seed).map_err(&bad)?,
                         expected,
                     }),
-                    &body,
+                    body,
                 );
                 compare_runs(first, second)
             } else {
-                self.run_one(policy, &body)
+                self.run_one(policy, body)
             };
             summary.runs += 1;
             summary.steps += outcome.steps;
@@ -523,6 +545,7 @@ impl Builder {
                     log: outcome.log,
                     seeds_passed: index as u64,
                     sweep,
+                    shrunk: None,
                 }));
             }
         }
@@ -592,7 +615,7 @@ impl Builder {
         }
     }
 
-    fn run_one<F, Fut>(&self, policy: Box<dyn Policy>, body: &F) -> Outcome
+    pub(crate) fn run_one<F, Fut>(&self, policy: Box<dyn Policy>, body: &F) -> Outcome
     where
         F: Fn() -> Fut,
         Fut: Future + 'static,
@@ -680,6 +703,7 @@ impl Builder {
             log: outcome.log,
             seeds_passed: 0,
             sweep: None,
+            shrunk: None,
         }))
     }
 
@@ -787,6 +811,7 @@ impl Builder {
                     log: outcome.log,
                     seeds_passed: 0,
                     sweep: None,
+                    shrunk: None,
                 }))
             }
         }
@@ -835,7 +860,7 @@ fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
 
 /// The step a failure names: the step a divergence or nondeterminism could not take,
 /// else the last step the run took.
-fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
+pub(crate) fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
     match kind {
         FailureKind::Loop(LoopError::Divergence { step, .. })
         | FailureKind::Loop(LoopError::Nondeterminism { step, .. }) => *step,
@@ -855,7 +880,7 @@ pub(crate) fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn write_trace(
+pub(crate) fn write_trace(
     dir: &Path,
     test: &str,
     source: &str,
@@ -869,7 +894,7 @@ fn write_trace(
     }
 }
 
-fn default_test_name() -> String {
+pub(crate) fn default_test_name() -> String {
     match std::thread::current().name() {
         Some(n) if n != "main" => n.to_owned(),
         _ => String::new(),

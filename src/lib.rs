@@ -143,10 +143,12 @@ mod combinators;
 mod env;
 mod error;
 mod event_loop;
+mod explore;
 pub mod fuzz;
 pub mod log;
 pub mod pct;
 pub mod policy;
+mod shrink;
 mod task;
 mod time;
 pub mod trace;
@@ -160,9 +162,11 @@ pub use combinators::{
 pub use env::{shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
 pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
+pub use explore::{ExploreSummary, DEFAULT_MAX_PREEMPTIONS, DEFAULT_MAX_SCHEDULES};
 pub use fuzz::Bytes;
 pub use pct::{Pct, Portfolio};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
+pub use shrink::{Shrunk, DEFAULT_SHRINK_BUDGET};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,

@@ -1,0 +1,459 @@
+//! Shrinking: reduce a failing schedule to a small one that fails the same way.
+//!
+//! When a sweep ([`Builder::run`]/[`check`](Builder::check)), a search
+//! ([`Builder::explore`]) or a replay fails, the shrinker first searches the schedules
+//! with fewer preemptions than the failing one, fewest first (the bounded search of
+//! [`Builder::explore`], with half the budget), for one that fails the same way. Then it
+//! rewrites the best schedule so far as a list of *deviations* from a default scheduler
+//! (continue the task that just ran if it can, else asyncio's next item): the steps where
+//! the run chose something else, and re-runs modified lists — a deviation dropped, a group of them dropped, one moved
+//! a step earlier, or pointed at another runnable item — each with a policy that follows
+//! the list where it can and takes the default everywhere else. A candidate is kept only
+//! if it fails the same way (same [`FailureKind`] and the same message) and is smaller:
+//! fewer preemptions first, then fewer steps, then fewer tasks polled, then fewer
+//! deviations. It stops when nothing smaller is found or after
+//! [`shrink_budget`](Builder::shrink_budget) re-runs (default 1,000).
+//!
+//! The result ([`Shrunk`], in [`Failure::shrunk`]) has the minimal trace, written next to
+//! the original one as `…-shrunk.trace` (it replays with `SIMLOOP_REPLAY` like any
+//! other), and a short story: each preemption — which task was running, what it had just
+//! done, who ran instead. The failure's seed, trace and replay line stay those of the
+//! original run.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use crate::check::{cargo_test_line, CheckOutcome, Failure, FailureKind, Outcome};
+use crate::error::LoopError;
+use crate::event_loop::Builder;
+use crate::explore::{preemptions, ExploreSummary, Found, Guided, Pick, StepRecord};
+use crate::policy::CandidateKind;
+use crate::task::TaskId;
+use crate::trace::{EventKind, PollOutcome, Trace};
+
+/// The re-runs a shrink may make unless [`Builder::shrink_budget`] says otherwise.
+pub const DEFAULT_SHRINK_BUDGET: u32 = 1000;
+
+/// Failing runs longer than this many steps are not shrunk (each re-run would be long).
+const MAX_SHRINK_STEPS: u64 = 100_000;
+
+/// How many events of the shrunk trace a report shows.
+const SHOWN: usize = 40;
+
+/// A failing schedule after shrinking. Its `Display` is the report's "shrunk schedule"
+/// section.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Shrunk {
+    /// The trace of the shrunk run (policy `shrunk`, no seed).
+    pub trace: Trace,
+    /// Preemptions in the original failing run.
+    pub preemptions_before: u32,
+    /// Preemptions in the shrunk run.
+    pub preemptions_after: u32,
+    /// Steps of the original failing run.
+    pub steps_before: u64,
+    /// Steps of the shrunk run.
+    pub steps_after: u64,
+    /// Distinct tasks polled in the original run.
+    pub tasks_before: usize,
+    /// Distinct tasks polled in the shrunk run.
+    pub tasks_after: usize,
+    /// One line per preemption (and per other departure from the default order), then
+    /// the failure.
+    pub story: Vec<String>,
+    /// Where the shrunk trace was written, if it could be.
+    pub path: Option<PathBuf>,
+    /// One line to paste that replays the shrunk schedule.
+    pub replay_command: String,
+    /// Re-runs the shrinker made.
+    pub runs: u32,
+}
+
+impl fmt::Display for Shrunk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  shrunk schedule: {} preemption{} -> {}, {} steps -> {}, {} tasks -> {} ({} re-runs)",
+            self.preemptions_before,
+            if self.preemptions_before == 1 {
+                ""
+            } else {
+                "s"
+            },
+            self.preemptions_after,
+            self.steps_before,
+            self.steps_after,
+            self.tasks_before,
+            self.tasks_after,
+            self.runs
+        )?;
+        for line in &self.story {
+            writeln!(f, "    {line}")?;
+        }
+        let n = self.trace.len();
+        if n <= SHOWN {
+            writeln!(f, "  shrunk trace ({n} events):")?;
+        } else {
+            writeln!(f, "  shrunk trace (last {SHOWN} of {n} events):")?;
+        }
+        for line in self.trace.render_tail(SHOWN).lines() {
+            writeln!(f, "    {line}")?;
+        }
+        match &self.path {
+            Some(p) => writeln!(f, "  shrunk trace file: {}", p.display())?,
+            None => writeln!(f, "  shrunk trace file: (not written)")?,
+        }
+        writeln!(f, "  replay shrunk: {}", self.replay_command)
+    }
+}
+
+impl Builder {
+    /// Whether a failure is shrunk (default `true`): see the [`Shrunk`] section of the
+    /// report.
+    pub fn shrink(mut self, on: bool) -> Builder {
+        self.search.shrink = on;
+        self
+    }
+
+    /// The most re-runs one shrink may make (default 1,000).
+    pub fn shrink_budget(mut self, runs: u32) -> Builder {
+        self.search.shrink_budget = runs;
+        self
+    }
+
+    /// Shrinks `failure`'s schedule if shrinking is on and the failure is a kind a
+    /// schedule can explain; sets `failure.shrunk`.
+    pub(crate) fn shrink_failure<F, Fut>(&self, body: &F, failure: &mut Failure)
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
+        if !self.search.shrink || self.search.shrink_budget == 0 {
+            return;
+        }
+        let shrinkable = match &failure.kind {
+            FailureKind::Panicked | FailureKind::ReturnedErr => true,
+            FailureKind::Loop(
+                LoopError::Divergence { .. }
+                | LoopError::Nondeterminism { .. }
+                | LoopError::StepLimit { .. }
+                | LoopError::Policy { .. },
+            ) => false,
+            FailureKind::Loop(_) => true,
+            _ => false,
+        };
+        if !shrinkable || failure.trace.steps() > MAX_SHRINK_STEPS {
+            return;
+        }
+        let target = (failure.kind.clone(), failure.message.clone());
+        let Some(mut s) = self.shrink_schedule(body, &failure.trace, &target) else {
+            return;
+        };
+        s.path = failure.trace_path.as_ref().and_then(|p| {
+            let stem = p.file_stem()?.to_str()?;
+            let path = p.with_file_name(format!("{stem}-shrunk.trace"));
+            std::fs::write(&path, s.trace.to_string()).ok()?;
+            Some(path)
+        });
+        s.replay_command = match &s.path {
+            Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &failure.test),
+            None => "(the shrunk trace could not be written)".to_owned(),
+        };
+        failure.shrunk = Some(s);
+    }
+
+    fn shrink_schedule<F, Fut>(
+        &self,
+        body: &F,
+        original: &Trace,
+        target: &(FailureKind, String),
+    ) -> Option<Shrunk>
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: CheckOutcome,
+    {
+        let budget = self.search.shrink_budget;
+        let mut runs = 0u32;
+        let try_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> Option<Run> {
+            *runs += 1;
+            let (policy, record) = Guided::new("shrunk", Rc::new(plan), false);
+            let outcome = self.run_one(Box::new(policy), body);
+            let same = matches!(&outcome.result, Err((k, m)) if k == &target.0 && m == &target.1);
+            same.then(|| Run::new(outcome, record.take()))
+        };
+
+        // The original schedule, step for step, to learn its decisions.
+        let full: Vec<Option<Pick>> = steps_of(original).into_iter().map(Some).collect();
+        let first = try_plan(full, &mut runs)?;
+        let (preemptions_before, steps_before, tasks_before) =
+            (first.metric.0, first.metric.1, first.metric.2);
+        let mut best = first;
+
+        // 1. Fewer preemptions: search the schedules with fewer preemptions than the
+        //    failing run, fewest first, for one that fails the same way (half the budget).
+        if best.metric.0 > 0 {
+            let mut summary = ExploreSummary {
+                schedules: 0,
+                max_preemptions: best.metric.0 - 1,
+                per_level: Vec::new(),
+                complete: true,
+                steps: 0,
+                replayed: false,
+            };
+            let found = self.search(
+                body,
+                best.metric.0 - 1,
+                u64::from(budget / 2),
+                &mut summary,
+                "shrunk",
+                |o| matches!(&o.result, Err((k, m)) if k == &target.0 && m == &target.1),
+            );
+            runs += summary.schedules as u32;
+            if let Found::Run {
+                outcome, record, ..
+            } = found
+            {
+                let r = Run::new(*outcome, record);
+                if r.metric < best.metric {
+                    best = r;
+                }
+            }
+        }
+
+        let mut improved = true;
+        while improved && runs < budget {
+            improved = false;
+            // 2. Drop groups of deviations, halving the group size (delta debugging).
+            let mut size = best.deviations().len().div_ceil(2).max(1);
+            loop {
+                let mut start = 0;
+                while start < best.deviations().len() && runs < budget {
+                    let devs = best.deviations();
+                    let drop: Vec<usize> = devs.iter().skip(start).take(size).copied().collect();
+                    let mut plan = best.plan();
+                    for &p in &drop {
+                        plan[p] = None;
+                    }
+                    match try_plan(plan, &mut runs) {
+                        Some(r) if r.metric < best.metric => {
+                            best = r;
+                            improved = true;
+                        }
+                        _ => start += size,
+                    }
+                }
+                if size == 1 || runs >= budget {
+                    break;
+                }
+                size = size.div_ceil(2);
+            }
+            // 3. Move each deviation one step earlier, or point it at another item.
+            let mut i = 0;
+            while i < best.deviations().len() && runs < budget {
+                let p = best.deviations()[i];
+                let pick = best.record[p].picked();
+                let mut tries = Vec::new();
+                if p > 0 && best.record[p - 1].cands.contains(&pick) {
+                    let mut plan = best.plan();
+                    plan[p] = None;
+                    plan[p - 1] = Some(pick);
+                    tries.push(plan);
+                }
+                for (j, &c) in best.record[p].cands.iter().enumerate() {
+                    if c != pick && j != best.record[p].default {
+                        let mut plan = best.plan();
+                        plan[p] = Some(c);
+                        tries.push(plan);
+                    }
+                }
+                let mut moved = false;
+                for plan in tries {
+                    if runs >= budget {
+                        break;
+                    }
+                    if let Some(r) = try_plan(plan, &mut runs) {
+                        if r.metric < best.metric {
+                            best = r;
+                            improved = true;
+                            moved = true;
+                            break;
+                        }
+                    }
+                }
+                if !moved {
+                    i += 1;
+                }
+            }
+        }
+
+        let story = story(&best.record, &best.outcome.trace, &target.1);
+        Some(Shrunk {
+            preemptions_before,
+            preemptions_after: best.metric.0,
+            steps_before,
+            steps_after: best.metric.1,
+            tasks_before,
+            tasks_after: best.metric.2,
+            story,
+            trace: best.outcome.trace,
+            path: None,
+            replay_command: String::new(),
+            runs,
+        })
+    }
+}
+
+/// A re-run that failed the same way.
+struct Run {
+    outcome: Outcome,
+    record: Vec<StepRecord>,
+    /// (preemptions, steps, tasks polled, deviations): smaller is simpler.
+    metric: (u32, u64, usize, usize),
+}
+
+impl Run {
+    fn new(outcome: Outcome, record: Vec<StepRecord>) -> Run {
+        let tasks: BTreeSet<u32> = record
+            .iter()
+            .map(StepRecord::picked)
+            .filter(|p| p.kind == CandidateKind::Task)
+            .map(|p| p.id)
+            .collect();
+        let devs = record.iter().filter(|r| r.chosen != r.default).count();
+        let metric = (preemptions(&record), outcome.steps, tasks.len(), devs);
+        Run {
+            outcome,
+            record,
+            metric,
+        }
+    }
+
+    /// The steps (0-based) where the run departed from the default.
+    fn deviations(&self) -> Vec<usize> {
+        (0..self.record.len())
+            .filter(|&i| self.record[i].chosen != self.record[i].default)
+            .collect()
+    }
+
+    /// The run as a plan: its deviations, the default elsewhere.
+    fn plan(&self) -> Vec<Option<Pick>> {
+        self.record
+            .iter()
+            .map(|r| (r.chosen != r.default).then(|| r.picked()))
+            .collect()
+    }
+}
+
+/// The item each step of a trace ran.
+fn steps_of(trace: &Trace) -> Vec<Pick> {
+    trace
+        .events()
+        .filter_map(|e| match e.kind {
+            EventKind::Poll { task, .. } => Some(Pick {
+                kind: CandidateKind::Task,
+                id: task.as_u32(),
+            }),
+            EventKind::Timer { timer } => Some(Pick {
+                kind: CandidateKind::Timer,
+                id: timer,
+            }),
+            EventKind::Callback { handle } => Some(Pick {
+                kind: CandidateKind::Callback,
+                id: handle,
+            }),
+            EventKind::Stop => Some(Pick {
+                kind: CandidateKind::Stop,
+                id: 0,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn name_of(trace: &Trace, p: Pick) -> String {
+    match p.kind {
+        CandidateKind::Task => match trace.task_name(TaskId::from_raw(p.id)) {
+            Some(n) => format!("task {} \"{n}\"", p.id),
+            None => format!("task {}", p.id),
+        },
+        CandidateKind::Callback => format!("callback {}", p.id),
+        CandidateKind::Timer => format!("timer {}", p.id),
+        CandidateKind::Stop => "the stop request".to_owned(),
+    }
+}
+
+/// What step `step` (1-based) did, in words: its poll outcome and what it spawned, woke
+/// or cancelled.
+fn deeds(trace: &Trace, step: u64) -> String {
+    let mut parts = Vec::new();
+    let mut polled = None;
+    for e in trace.events().filter(|e| e.step == step) {
+        if let EventKind::Poll { task, .. } = e.kind {
+            polled = Some(task);
+        }
+        match e.kind {
+            EventKind::Poll { outcome, .. } => parts.push(
+                match outcome {
+                    PollOutcome::Pending => "was polled and returned pending",
+                    PollOutcome::Ready => "was polled and finished",
+                    PollOutcome::Panicked => "was polled and panicked",
+                    PollOutcome::Cancelled => "was dropped (cancelled)",
+                }
+                .to_owned(),
+            ),
+            EventKind::Spawn { task } => parts.push(format!("spawned task {}", task.as_u32())),
+            EventKind::Wake { task } if Some(task) == polled => parts.push("yielded".to_owned()),
+            EventKind::Wake { task } => parts.push(format!("woke task {}", task.as_u32())),
+            EventKind::Cancel { task } => parts.push(format!("cancelled task {}", task.as_u32())),
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        "ran".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// One line per departure from the default order, then the failure.
+fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (i, r) in record.iter().enumerate() {
+        if r.chosen == r.default {
+            continue;
+        }
+        let step = i as u64 + 1;
+        let ran = name_of(trace, r.picked());
+        if r.is_preemption() {
+            let prev = name_of(trace, r.cands[r.default]);
+            lines.push(format!(
+                "step {step}: preemption: {prev} could go on (at step {} it {}), but {ran} ran instead",
+                step - 1,
+                deeds(trace, step - 1)
+            ));
+        } else {
+            lines.push(format!(
+                "step {step}: {ran} ran before {} (no task could go on: a free choice)",
+                name_of(trace, r.cands[r.default])
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(
+            "no choice departs from the default order (each task runs while it can, else \
+             asyncio's next item)"
+                .to_owned(),
+        );
+    }
+    lines.push(format!(
+        "step {}: the run fails: {message}",
+        trace.steps().max(1)
+    ));
+    lines
+}
