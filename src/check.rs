@@ -292,6 +292,37 @@ pub(crate) struct Outcome {
     pub(crate) log: String,
 }
 
+impl Outcome {
+    /// This run as a failure report; the caller adds the trace file, the replay line and
+    /// the sweep's position.
+    pub(crate) fn into_failure(
+        self,
+        test: &str,
+        seed: Option<u64>,
+        source: String,
+        kind: FailureKind,
+        message: String,
+    ) -> Failure {
+        Failure {
+            test: test.to_owned(),
+            seed,
+            source,
+            policy: self.trace.policy().to_owned(),
+            step: failure_step(&kind, self.steps),
+            time: self.time,
+            kind,
+            message,
+            trace: self.trace,
+            trace_path: None,
+            replay_command: String::new(),
+            log: self.log,
+            seeds_passed: 0,
+            sweep: None,
+            shrunk: None,
+        }
+    }
+}
+
 impl Builder {
     /// The seeds a sweep runs (end excluded). `SIMLOOP_SEEDS` overrides it and
     /// `SIMLOOP_SEED` replaces it with one seed; the default is `0..1000`.
@@ -515,7 +546,8 @@ impl Builder {
             };
             summary.runs += 1;
             summary.steps += outcome.steps;
-            if let Err((kind, message)) = outcome.result {
+            let mut outcome = outcome;
+            if let Err((kind, message)) = std::mem::replace(&mut outcome.result, Ok(())) {
                 let source = format!("seed {seed:#x}");
                 let (trace_path, write_err) = write_trace(&dir, &test, &source, &outcome.trace);
                 let env_part = format!("SIMLOOP_SEED={seed:#x}");
@@ -530,23 +562,12 @@ impl Builder {
                 if let Some(e) = write_err {
                     message.push_str(&format!(" (and the trace file could not be written: {e})"));
                 }
-                return Err(Box::new(Failure {
-                    test,
-                    seed: Some(seed),
-                    source,
-                    policy: outcome.trace.policy().to_owned(),
-                    step: failure_step(&kind, outcome.steps),
-                    time: outcome.time,
-                    kind,
-                    message,
-                    trace: outcome.trace,
-                    trace_path,
-                    replay_command,
-                    log: outcome.log,
-                    seeds_passed: index as u64,
-                    sweep,
-                    shrunk: None,
-                }));
+                let mut f = outcome.into_failure(&test, Some(seed), source, kind, message);
+                f.trace_path = trace_path;
+                f.replay_command = replay_command;
+                f.seeds_passed = index as u64;
+                f.sweep = sweep;
+                return Err(Box::new(f));
             }
         }
         Ok(summary)
@@ -672,8 +693,8 @@ impl Builder {
         Fut: Future + 'static,
         Fut::Output: CheckOutcome,
     {
-        let outcome = self.run_one(single.policy, body);
-        let (kind, mut message) = match outcome.result {
+        let mut outcome = self.run_one(single.policy, body);
+        let (kind, mut message) = match std::mem::replace(&mut outcome.result, Ok(())) {
             Ok(()) => {
                 return Ok(Summary {
                     runs: 1,
@@ -688,23 +709,10 @@ impl Builder {
             message.push_str(&format!(" (and the trace file could not be written: {e})"));
         }
         let replay_command = (single.replay)(test, trace_path.as_deref());
-        Err(Box::new(Failure {
-            test: test.to_owned(),
-            seed: None,
-            source: single.source,
-            policy: outcome.trace.policy().to_owned(),
-            step: outcome.steps,
-            time: outcome.time,
-            kind,
-            message,
-            trace: outcome.trace,
-            trace_path,
-            replay_command,
-            log: outcome.log,
-            seeds_passed: 0,
-            sweep: None,
-            shrunk: None,
-        }))
+        let mut f = outcome.into_failure(test, None, single.source, kind, message);
+        f.trace_path = trace_path;
+        f.replay_command = replay_command;
+        Err(Box::new(f))
     }
 
     /// The trace of one run of `body` under `policy` (whatever the run's outcome).
@@ -775,7 +783,7 @@ impl Builder {
                 outcome.result = Err((FailureKind::Loop(e), msg));
             }
         }
-        match outcome.result {
+        match std::mem::replace(&mut outcome.result, Ok(())) {
             Ok(()) => Ok(Summary {
                 runs: 1,
                 determinism_checked: 0,
@@ -796,23 +804,10 @@ impl Builder {
                     (None, Some(s)) => cargo_test_line(&format!("SIMLOOP_SEED={s:#x}"), test),
                     (None, None) => "(no trace file to replay)".to_owned(),
                 };
-                Err(Box::new(Failure {
-                    test: test.to_owned(),
-                    seed: recorded.seed(),
-                    source,
-                    policy: outcome.trace.policy().to_owned(),
-                    step: failure_step(&kind, outcome.steps),
-                    time: outcome.time,
-                    kind,
-                    message,
-                    trace: outcome.trace,
-                    trace_path,
-                    replay_command,
-                    log: outcome.log,
-                    seeds_passed: 0,
-                    sweep: None,
-                    shrunk: None,
-                }))
+                let mut f = outcome.into_failure(test, recorded.seed(), source, kind, message);
+                f.trace_path = trace_path;
+                f.replay_command = replay_command;
+                Err(Box::new(f))
             }
         }
     }
