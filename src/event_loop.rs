@@ -74,8 +74,8 @@ pub(crate) enum Action {
 
 /// The state behind a [`Handle`]/[`TimerHandle`] (and a `sleep`'s timer).
 pub(crate) struct HandleCell {
-    pub(crate) seq: u32,
-    pub(crate) when: Option<Instant>,
+    pub(crate) seq: Cell<u32>,
+    pub(crate) when: Cell<Option<Instant>>,
     pub(crate) cancelled: Cell<bool>,
     pub(crate) done: Cell<bool>,
     /// In the ready queue (so a cancellation must purge it).
@@ -104,7 +104,7 @@ pub(crate) fn cancel_handle(cell: &HandleCell, inner: &Weak<Inner>) {
     if let Some(inner) = inner.upgrade() {
         if cell.queued.get() {
             inner.purge.set(true);
-        } else if cell.when.is_some() {
+        } else if cell.when.get().is_some() {
             inner.heap_cancelled.set(inner.heap_cancelled.get() + 1);
         }
     }
@@ -285,7 +285,9 @@ struct Core {
     batch_left: usize,
     spare: Vec<Msg>,
     /// `buggify` call sites seen in this run: site -> hits so far.
-    buggify_hits: std::collections::HashMap<u32, u32>,
+    buggify_hits: std::collections::BTreeMap<u32, u32>,
+    /// Timer cells of finished sleeps, for reuse.
+    cell_pool: Vec<Rc<HandleCell>>,
 }
 
 impl Core {
@@ -405,7 +407,7 @@ impl Core {
                         self.push_ready(Candidate {
                             kind: CandidateKind::Callback,
                             slot,
-                            id: cell.seq,
+                            id: cell.seq.get(),
                         });
                     }
                 }
@@ -413,8 +415,8 @@ impl Core {
             Msg::Relay(w) => {
                 let seq = self.next_seq();
                 let cell = Rc::new(HandleCell {
-                    seq,
-                    when: None,
+                    seq: Cell::new(seq),
+                    when: Cell::new(None),
                     cancelled: Cell::new(false),
                     done: Cell::new(false),
                     queued: Cell::new(true),
@@ -634,14 +636,25 @@ impl Inner {
     fn new_handle(&self, when: Option<Instant>, action: Action) -> Rc<HandleCell> {
         let mut core = core_of(self);
         let seq = core.next_seq();
-        let cell = Rc::new(HandleCell {
-            seq,
-            when,
-            cancelled: Cell::new(false),
-            done: Cell::new(false),
-            queued: Cell::new(false),
-            action: RefCell::new(Some(action)),
-        });
+        let cell = match core.cell_pool.pop() {
+            Some(cell) => {
+                cell.seq.set(seq);
+                cell.when.set(when);
+                cell.cancelled.set(false);
+                cell.done.set(false);
+                cell.queued.set(false);
+                *cell.action.borrow_mut() = Some(action);
+                cell
+            }
+            None => Rc::new(HandleCell {
+                seq: Cell::new(seq),
+                when: Cell::new(when),
+                cancelled: Cell::new(false),
+                done: Cell::new(false),
+                queued: Cell::new(false),
+                action: RefCell::new(Some(action)),
+            }),
+        };
         match when {
             None => {
                 let slot = core.alloc_handle(cell.clone());
@@ -662,6 +675,21 @@ impl Inner {
             }
         }
         cell
+    }
+
+    /// Takes back a `sleep`'s timer cell for reuse once nothing else refers to it (it fired
+    /// and left the queue, or was cancelled before its deadline and left the heap), so a
+    /// sleep costs no allocation in steady state.
+    pub(crate) fn recycle(&self, cell: Rc<HandleCell>) {
+        if Rc::strong_count(&cell) != 1 || cell.queued.get() {
+            return;
+        }
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            if core.cell_pool.len() < 4096 {
+                drop(cell.action.borrow_mut().take());
+                core.cell_pool.push(cell);
+            }
+        }
     }
 
     #[track_caller]
@@ -1196,7 +1224,8 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
                 steps: 0,
                 batch_left: 0,
                 spare: Vec::new(),
-                buggify_hits: std::collections::HashMap::new(),
+                cell_pool: Vec::new(),
+                buggify_hits: std::collections::BTreeMap::new(),
             }),
             inbox: RefCell::new(Vec::with_capacity(8)),
             remote: Arc::new(Remote {
@@ -1627,7 +1656,7 @@ impl Handle {
 
     /// The handle's number, as the trace shows it (`callback N` / `timer N`).
     pub fn id(&self) -> u32 {
-        self.cell.seq
+        self.cell.seq.get()
     }
 }
 
@@ -1636,7 +1665,7 @@ impl fmt::Debug for Handle {
         write!(
             f,
             "<Handle {}{}>",
-            self.cell.seq,
+            self.cell.seq.get(),
             if self.cancelled() { " cancelled" } else { "" }
         )
     }
@@ -1661,7 +1690,7 @@ impl TimerHandle {
 
     /// The absolute deadline on the loop's clock.
     pub fn when(&self) -> Instant {
-        self.handle.cell.when.unwrap_or(Instant::ZERO)
+        self.handle.cell.when.get().unwrap_or(Instant::ZERO)
     }
 
     /// The handle's number, as the trace shows it (`timer N`).
@@ -1675,7 +1704,7 @@ impl fmt::Debug for TimerHandle {
         write!(
             f,
             "<TimerHandle {} when={}{}>",
-            self.handle.cell.seq,
+            self.handle.cell.seq.get(),
             self.when(),
             if self.cancelled() { " cancelled" } else { "" }
         )

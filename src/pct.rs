@@ -50,7 +50,7 @@
 //! ```
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use rand_chacha::ChaCha8Rng;
@@ -89,9 +89,9 @@ pub struct Pct {
     next_change: usize,
     decisions: u64,
     /// Task id -> priority.
-    tasks: HashMap<u32, u64>,
+    tasks: BTreeMap<u32, u64>,
     /// One-step items (callbacks, timers, stop), keyed by kind and id -> priority.
-    items: HashMap<(CandidateKind, u32), u64>,
+    items: BTreeMap<(CandidateKind, u32), u64>,
     /// The next starvation-demotion priority.
     floor: u64,
     last: Option<(CandidateKind, u32)>,
@@ -147,8 +147,8 @@ impl Pct {
             change,
             next_change: 0,
             decisions: 0,
-            tasks: HashMap::new(),
-            items: HashMap::new(),
+            tasks: BTreeMap::new(),
+            items: BTreeMap::new(),
             floor: LOW - 1,
             last: None,
             streak: 0,

@@ -239,7 +239,13 @@ impl Future for Sleep {
             }
             SleepState::Waiting(cell, _) => {
                 if cell.done.get() {
-                    self.state = SleepState::Done;
+                    if let SleepState::Waiting(cell, inner) =
+                        std::mem::replace(&mut self.state, SleepState::Done)
+                    {
+                        if let Some(inner) = inner.upgrade() {
+                            inner.recycle(cell);
+                        }
+                    }
                     Poll::Ready(())
                 } else {
                     cell.update_waker(cx.waker());
@@ -256,6 +262,13 @@ impl Drop for Sleep {
         if let SleepState::Waiting(cell, inner) = &self.state {
             if !cell.done.get() {
                 crate::event_loop::cancel_handle(cell, inner);
+            }
+        }
+        if let SleepState::Waiting(cell, inner) =
+            std::mem::replace(&mut self.state, SleepState::Done)
+        {
+            if let Some(inner) = inner.upgrade() {
+                inner.recycle(cell);
             }
         }
     }
