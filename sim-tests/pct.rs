@@ -441,16 +441,20 @@ fn the_default_sweep_is_the_portfolio() {
         .unwrap();
     assert_eq!(summary.runs, 9);
     let seen = seen.borrow();
-    // First the three probe runs (Random, seeds 0, 1, 2), then seeds 0..9.
-    let probes: Vec<(Option<u64>, String)> =
-        (0..3).map(|s| (Some(s), "random".to_owned())).collect();
-    assert_eq!(seen[..3], probes[..]);
-    let names: Vec<&str> = seen[3..].iter().map(|(_, n)| n.as_str()).collect();
+    // First the probe runs (Random with seeds 0..3, pure priority order with seeds
+    // 0..8), then seeds 0..9.
+    let probes: Vec<(Option<u64>, String)> = (0..3)
+        .map(|s| (Some(s), "random".to_owned()))
+        .chain((0..8).map(|s| (Some(s), "pct1".to_owned())))
+        .collect();
+    let p = probes.len();
+    assert_eq!(seen[..p], probes[..]);
+    let names: Vec<&str> = seen[p..].iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(
         names,
         ["random", "pct2", "pct3", "random", "pct2", "pct3", "random", "pct2", "pct3"]
     );
-    let seeds: Vec<Option<u64>> = seen[3..].iter().map(|(s, _)| *s).collect();
+    let seeds: Vec<Option<u64>> = seen[p..].iter().map(|(s, _)| *s).collect();
     assert_eq!(seeds, (0..9).map(Some).collect::<Vec<_>>());
     // `Portfolio::pick` is the same mapping.
     let p = Portfolio::new();

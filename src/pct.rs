@@ -207,21 +207,30 @@ impl Pct {
 }
 
 /// The probe runs that learn `k` when it was not given: the test under [`Random`] with
-/// seeds 0, 1 and 2. Random keeps every task alive and interleaved for as long as it can,
-/// so its runs are among the longest in real decisions; `k` is their maximum (an
-/// underestimate would put some steps out of reach of the change points, an overestimate
-/// only dilutes them).
+/// seeds 0..3, and under PCT without change points (pure priority order) with seeds
+/// 0..8. Random interleaves everything; pure priority order starves its lowest task until
+/// the end, which is what makes a short task's window long (a reader that runs once is
+/// over at once under Random, so Random alone would learn a `k` far too small for a bug
+/// that needs that reader delayed). `k` is the maximum over all probes: an underestimate
+/// puts some steps out of reach of the change points, an overestimate only dilutes them.
 fn probes(steps: Option<u64>) -> Vec<Box<dyn Policy>> {
     match steps {
         Some(_) => Vec::new(),
-        None => (0..PROBES)
+        None => (0..RANDOM_PROBES)
             .map(|s| Box::new(Random::new(s)) as Box<dyn Policy>)
+            .chain((0..PRIORITY_PROBES).map(|s| {
+                Box::new(Pct::build(s, 1, Some(PRIORITY_PROBE_STEPS))) as Box<dyn Policy>
+            }))
             .collect(),
     }
 }
 
-/// How many probe runs learn the run length.
-const PROBES: u64 = 3;
+/// How many Random probe runs learn the run length.
+const RANDOM_PROBES: u64 = 3;
+/// How many pure-priority probe runs learn the run length.
+const PRIORITY_PROBES: u64 = 8;
+/// The run length a depth-1 probe is built with (it has no change points to place).
+const PRIORITY_PROBE_STEPS: u64 = 1;
 
 /// Uniform in `0..n` (n > 0) by multiply-shift.
 fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
