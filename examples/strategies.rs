@@ -1,0 +1,526 @@
+//! Which strategy finds which bug: a measurement.
+//!
+//! Five planted bugs of increasing depth, each a small test body that returns `Err` when
+//! the bug shows. For each bug and each sweep strategy — `Random`, `Pct` of depth 2 and 3,
+//! and the default portfolio — this runs 20 independent trials (trial `t` sweeps the seeds
+//! `t·100_000 ..`, at most [`CAP`] of them) and counts the schedules run up to and
+//! including the first failing one (`seeds_passed + 1`). Bounded exhaustive search
+//! (`Builder::explore`) is deterministic, so it is run once. Then it shrinks one failure
+//! per bug and strategy (trial 0's) and compares the failing trace with the shrunk one.
+//!
+//! The first column says whether asyncio's own order (`Fifo`) hits the bug. The output is
+//! the markdown of `docs/strategies.md`'s tables.
+//!
+//! Run it: `cargo run --release --example strategies` (`STRATEGIES_CAP=2000` for a
+//! quicker, coarser run; `STRATEGIES_TRIALS=5` for fewer trials).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use simloop::{Builder, Env, Failure, FailureKind, Pct, Random};
+
+/// Most schedules one trial may run before it counts as "not found".
+const CAP: u64 = 20_000;
+/// Independent trials per bug and sweep strategy.
+const TRIALS: u64 = 20;
+/// Where trial `t`'s seeds start.
+const TRIAL_STRIDE: u64 = 100_000;
+/// The preemption bound of the exhaustive search.
+const MAX_PREEMPTIONS: u32 = 3;
+
+type Body = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+struct Bug {
+    name: &'static str,
+    what: &'static str,
+    body: fn() -> Body,
+}
+
+/// `n` polls of doing nothing in particular.
+async fn busy(n: u32) {
+    for _ in 0..n {
+        simloop::yield_now().await;
+    }
+}
+
+fn spawn(name: &str, f: impl Future<Output = ()> + 'static) -> simloop::Task<()> {
+    simloop::create_task_named(name, f)
+}
+
+async fn join(tasks: Vec<simloop::Task<()>>) {
+    for t in tasks {
+        t.await.expect("a task of the bug failed");
+    }
+}
+
+/// 1. Two tasks increment a counter with read, yield, write: one increment is lost when
+///    the second read comes before the first write.
+fn lost_update() -> Body {
+    Box::pin(async {
+        let n = Rc::new(Cell::new(0));
+        let incr = |n: Rc<Cell<u32>>| async move {
+            let v = n.get();
+            simloop::yield_now().await;
+            n.set(v + 1);
+        };
+        join(vec![
+            spawn("incr a", incr(n.clone())),
+            spawn("incr b", incr(n.clone())),
+        ])
+        .await;
+        match n.get() {
+            2 => Ok(()),
+            v => Err(format!("lost update: counter is {v}")),
+        }
+    })
+}
+
+/// 2. Depth 2: a writer (12 polls) leaves a record half-written for one poll, from its 9th
+///    poll to its 10th; a reader that reads at its *first* poll (then does 11 polls of
+///    other work) must come in exactly there: after 9 writer polls, before the 10th.
+fn window_depth2() -> Body {
+    Box::pin(async {
+        let torn = Rc::new(Cell::new(false));
+        let seen = Rc::new(Cell::new(false));
+        let writer = {
+            let torn = torn.clone();
+            async move {
+                busy(8).await;
+                torn.set(true); // 9th poll: first half written
+                simloop::yield_now().await;
+                torn.set(false); // 10th poll: second half
+                busy(2).await;
+            }
+        };
+        let reader = {
+            let (torn, seen) = (torn.clone(), seen.clone());
+            async move {
+                seen.set(torn.get());
+                busy(11).await;
+            }
+        };
+        join(vec![spawn("writer", writer), spawn("reader", reader)]).await;
+        if seen.get() {
+            Err("the reader saw a half-written record".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// 2b. The same bug with a reader that does nothing but the read (one poll).
+fn window_depth2_short() -> Body {
+    Box::pin(async {
+        let torn = Rc::new(Cell::new(false));
+        let seen = Rc::new(Cell::new(false));
+        let writer = {
+            let torn = torn.clone();
+            async move {
+                busy(8).await;
+                torn.set(true);
+                simloop::yield_now().await;
+                torn.set(false);
+                busy(2).await;
+            }
+        };
+        let reader = {
+            let (torn, seen) = (torn.clone(), seen.clone());
+            async move { seen.set(torn.get()) }
+        };
+        join(vec![spawn("writer", writer), spawn("reader", reader)]).await;
+        if seen.get() {
+            Err("the reader saw a half-written record".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// 3. Depth 3: three events in one order. `a` (14 polls) holds a flag up from its 11th
+///    poll to its 12th; `b` looks at its first poll and, if it sees the flag, holds its
+///    own flag up until its second poll; `c` fails if it sees `b`'s flag at its first
+///    poll. So: 11 polls of `a`, then `b`, then `c` before `b` runs again. Every task
+///    does 14 polls.
+fn chain_depth3() -> Body {
+    Box::pin(async {
+        let x = Rc::new(Cell::new(false));
+        let y = Rc::new(Cell::new(false));
+        let bad = Rc::new(Cell::new(false));
+        let a = {
+            let x = x.clone();
+            async move {
+                busy(10).await;
+                x.set(true);
+                simloop::yield_now().await;
+                x.set(false);
+                busy(2).await;
+            }
+        };
+        let b = {
+            let (x, y) = (x.clone(), y.clone());
+            async move {
+                if x.get() {
+                    y.set(true);
+                }
+                simloop::yield_now().await;
+                y.set(false);
+                busy(12).await;
+            }
+        };
+        let c = {
+            let (y, bad) = (y.clone(), bad.clone());
+            async move {
+                bad.set(y.get());
+                busy(13).await;
+            }
+        };
+        join(vec![spawn("a", a), spawn("b", b), spawn("c", c)]).await;
+        if bad.get() {
+            Err("c saw the state only a-then-b-then-c produces".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// 4. A narrow window among many busy tasks: eight tasks yield ten times each; two
+///    claimers check-then-act on one slot (check, yield, claim). `p` checks at its 2nd
+///    poll and claims at its 3rd; `q` checks at its 8th poll. Both claim when `q`'s check
+///    falls in `p`'s one-poll window.
+fn busy_window() -> Body {
+    Box::pin(async {
+        let slot = Rc::new(Cell::new(None));
+        let claims = Rc::new(Cell::new(0));
+        type Slot = Rc<Cell<Option<&'static str>>>;
+        let claimer = |me: &'static str, before: u32, slot: Slot, claims: Rc<Cell<u32>>| async move {
+            busy(before).await;
+            if slot.get().is_none() {
+                simloop::yield_now().await;
+                slot.set(Some(me));
+                claims.set(claims.get() + 1);
+            }
+            busy(3).await;
+        };
+        let mut tasks: Vec<_> = (0..8)
+            .map(|i| spawn(&format!("busy {i}"), busy(10)))
+            .collect();
+        tasks.push(spawn("p", claimer("p", 1, slot.clone(), claims.clone())));
+        tasks.push(spawn("q", claimer("q", 7, slot.clone(), claims.clone())));
+        join(tasks).await;
+        match claims.get() {
+            1 => Ok(()),
+            n => Err(format!("{n} claimers took the slot")),
+        }
+    })
+}
+
+/// 5. Timers: a client gives a request 10 ms (`timeout` of a shielded server task) and
+///    resends it when time is up; the server applies the request after 10 ms of its own. When both timers fire at the
+///    same instant and the client's timeout is handled first, the request is applied
+///    twice. asyncio's order fires the server's timer (set first) first and passes. Four
+///    other clients do the same with timers that do not collide.
+fn timeout_race() -> Body {
+    Box::pin(async {
+        let request = |applied: Rc<Cell<u32>>, server_ms: u64, client_ms: u64| async move {
+            let server = simloop::create_task({
+                let applied = applied.clone();
+                async move {
+                    simloop::sleep(Duration::from_millis(server_ms)).await;
+                    applied.set(applied.get() + 1);
+                }
+            });
+            simloop::yield_now().await; // the server starts first: FIFO fires its timer first
+                                        // shield: the server goes on when the client gives up (it cannot un-send).
+            if simloop::timeout(Duration::from_millis(client_ms), simloop::shield(server))
+                .await
+                .is_err()
+            {
+                applied.set(applied.get() + 1); // "resend": applied again
+            }
+        };
+        let counters: Vec<Rc<Cell<u32>>> = (0..5).map(|_| Rc::new(Cell::new(0))).collect();
+        let mut tasks = vec![spawn("racy", request(counters[0].clone(), 10, 10))];
+        for (i, c) in counters.iter().enumerate().skip(1) {
+            let i = i as u64;
+            tasks.push(spawn(
+                &format!("client {i}"),
+                request(c.clone(), 2 * i, 3 * i),
+            ));
+        }
+        join(tasks).await;
+        simloop::sleep(Duration::from_millis(100)).await; // every server has finished
+        for (i, c) in counters.iter().enumerate() {
+            if c.get() != 1 {
+                return Err(format!("request {i} applied {} times", c.get()));
+            }
+        }
+        Ok(())
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Sweep {
+    Random,
+    Pct2,
+    Pct3,
+    Portfolio,
+}
+
+impl Sweep {
+    const ALL: [Sweep; 4] = [Sweep::Random, Sweep::Pct2, Sweep::Pct3, Sweep::Portfolio];
+
+    fn label(self) -> &'static str {
+        match self {
+            Sweep::Random => "Random",
+            Sweep::Pct2 => "PCT(2)",
+            Sweep::Pct3 => "PCT(3)",
+            Sweep::Portfolio => "portfolio",
+        }
+    }
+
+    fn builder(self, dir: &PathBuf) -> Builder {
+        let b = Builder::new()
+            .env(Env::default())
+            .name("strategies")
+            .check_determinism(false)
+            .capture_logs(false)
+            .trace_dir(dir);
+        match self {
+            Sweep::Random => b.policy(Random::new(0)),
+            Sweep::Pct2 => b.policy(Pct::new(0, 2)),
+            Sweep::Pct3 => b.policy(Pct::new(0, 3)),
+            Sweep::Portfolio => b,
+        }
+    }
+}
+
+/// Schedules to the first failure of trial `t` (`None`: not within `cap`), and the failure.
+fn trial(
+    bug: &Bug,
+    sweep: Sweep,
+    t: u64,
+    cap: u64,
+    dir: &PathBuf,
+    shrink: bool,
+) -> (Option<u64>, Option<Box<Failure>>) {
+    let start = t * TRIAL_STRIDE;
+    let r = sweep
+        .builder(dir)
+        .seeds(start..start + cap)
+        .shrink(shrink)
+        .run(bug.body);
+    match r {
+        Ok(_) => (None, None),
+        Err(f) => {
+            assert!(
+                matches!(f.kind, FailureKind::ReturnedErr),
+                "{}: unexpected failure under {}: {f}",
+                bug.name,
+                sweep.label()
+            );
+            (Some(f.seeds_passed + 1), Some(f))
+        }
+    }
+}
+
+fn stats(found: &[Option<u64>], cap: u64) -> (String, String) {
+    let mut v: Vec<u64> = found.iter().map(|x| x.unwrap_or(u64::MAX)).collect();
+    v.sort_unstable();
+    let show = |x: u64| {
+        if x == u64::MAX {
+            format!(">{cap}")
+        } else {
+            x.to_string()
+        }
+    };
+    let hits = found.iter().filter(|x| x.is_some()).count();
+    let median = show(v[v.len() / 2]);
+    let worst = show(*v.last().unwrap());
+    let worst = if hits < found.len() {
+        format!("{worst} ({hits}/{} found)", found.len())
+    } else {
+        worst
+    };
+    (median, worst)
+}
+
+fn shrink_cell(f: &Failure) -> String {
+    match &f.shrunk {
+        Some(s) => format!(
+            "{} → {} steps, {} → {} preempt.",
+            s.steps_before, s.steps_after, s.preemptions_before, s.preemptions_after
+        ),
+        None => format!("{} steps (not shrunk)", f.step),
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let cap = env_u64("STRATEGIES_CAP", CAP);
+    let trials = env_u64("STRATEGIES_TRIALS", TRIALS);
+    let dir = std::env::temp_dir().join(format!("simloop-strategies-{}", std::process::id()));
+    let bugs = [
+        Bug {
+            name: "1 lost update",
+            what: "2 tasks, read–yield–write",
+            body: lost_update,
+        },
+        Bug {
+            name: "2 window, depth 2",
+            what: "2 tasks × 12 polls; reader must land in the writer's 9th–10th poll gap",
+            body: window_depth2,
+        },
+        Bug {
+            name: "2b window, depth 2, one-poll reader",
+            what: "as 2, but the reader only reads (1 poll)",
+            body: window_depth2_short,
+        },
+        Bug {
+            name: "3 chain, depth 3",
+            what: "3 tasks × 14 polls; a's 11th poll, then b, then c before b's 2nd",
+            body: chain_depth3,
+        },
+        Bug {
+            name: "4 busy window",
+            what: "8 busy tasks × 10 polls + check-then-act pair; q's 8th poll in p's 2nd–3rd gap",
+            body: busy_window,
+        },
+        Bug {
+            name: "5 timer tie",
+            what: "timeout and server timer at the same instant, among 4 other clients",
+            body: timeout_race,
+        },
+    ];
+
+    println!(
+        "Schedules to the first failure over {trials} trials (trial t sweeps seeds \
+         t·{TRIAL_STRIDE}.., cap {cap}); median = the {}th smallest of {trials}; \
+         exhaustive = bounded search, ≤ {MAX_PREEMPTIONS} preemptions, at most {cap} schedules.\n",
+        trials / 2 + 1
+    );
+    let mut header = String::from("| bug | FIFO |");
+    let mut rule = String::from("| --- | --- |");
+    for s in Sweep::ALL {
+        header.push_str(&format!(" {} median | {} worst |", s.label(), s.label()));
+        rule.push_str(" ---: | ---: |");
+    }
+    header.push_str(" exhaustive |");
+    rule.push_str(" ---: |");
+    println!("{header}\n{rule}");
+
+    let mut shrink_rows = Vec::new();
+    for bug in &bugs {
+        // asyncio's own order: does plain FIFO hit the bug?
+        let lp = simloop::EventLoop::builder().policy(simloop::Fifo).build();
+        let fifo = match lp.run_until_complete((bug.body)()) {
+            Ok(Ok(())) => "passes",
+            _ => "fails",
+        };
+        let mut row = format!("| {} | {fifo} |", bug.name);
+        for s in Sweep::ALL {
+            let found: Vec<Option<u64>> = (0..trials)
+                .map(|t| trial(bug, s, t, cap, &dir, false).0)
+                .collect();
+            let (median, worst) = stats(&found, cap);
+            row.push_str(&format!(" {median} | {worst} |"));
+        }
+        let explored = Builder::new()
+            .env(Env::default())
+            .name("strategies")
+            .capture_logs(false)
+            .trace_dir(&dir)
+            .max_preemptions(MAX_PREEMPTIONS)
+            .max_schedules(cap)
+            .shrink(false)
+            .explore(bug.body);
+        let exhaustive_failure = match explored {
+            Ok(summary) => {
+                row.push_str(&format!(
+                    " not found ({} schedules, all ≤ {MAX_PREEMPTIONS} preempt.) |",
+                    summary.schedules
+                ));
+                None
+            }
+            Err(f) if f.kind == FailureKind::SearchLimit => {
+                // "... max_schedules) at K preemptions; ..."
+                let level = f
+                    .message
+                    .split(") at ")
+                    .nth(1)
+                    .and_then(|s| s.split(' ').next())
+                    .unwrap_or("?");
+                row.push_str(&format!(
+                    " >{} (limit, still at {level} preempt.) |",
+                    f.seeds_passed
+                ));
+                None
+            }
+            Err(f) => {
+                // "explored schedule N (k preemptions)"
+                let pre = f
+                    .source
+                    .rsplit('(')
+                    .next()
+                    .and_then(|s| s.split(' ').next())
+                    .unwrap_or("?");
+                row.push_str(&format!(" {} ({pre} preempt.) |", f.seeds_passed + 1));
+                Some(())
+            }
+        };
+        println!("{row}");
+
+        // Shrinking: trial 0's failure of each sweep strategy, and the search's.
+        let mut srow = format!("| {} |", bug.name);
+        for s in Sweep::ALL {
+            match trial(bug, s, 0, cap, &dir, true).1 {
+                Some(f) => srow.push_str(&format!(" {} |", shrink_cell(&f))),
+                None => srow.push_str(" (not found) |"),
+            }
+        }
+        if exhaustive_failure.is_some() {
+            let f = Builder::new()
+                .env(Env::default())
+                .name("strategies")
+                .capture_logs(false)
+                .trace_dir(&dir)
+                .max_preemptions(MAX_PREEMPTIONS)
+                .max_schedules(cap)
+                .explore(bug.body)
+                .expect_err("the search found a failure a moment ago");
+            srow.push_str(&format!(" {} |", shrink_cell(&f)));
+        } else {
+            srow.push_str(" (not found) |");
+        }
+        shrink_rows.push(srow);
+    }
+
+    println!(
+        "\nShrinking trial 0's failure of each strategy: steps of the failing run → steps of \
+         the shrunk run, preemptions before → after.\n"
+    );
+    let mut header = String::from("| bug |");
+    let mut rule = String::from("| --- |");
+    for s in Sweep::ALL {
+        header.push_str(&format!(" {} |", s.label()));
+        rule.push_str(" --- |");
+    }
+    println!("{header} exhaustive |\n{rule} --- |");
+    for r in shrink_rows {
+        println!("{r}");
+    }
+    println!("\nThe bugs:\n");
+    for bug in &bugs {
+        println!("- {}: {}", bug.name, bug.what);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
