@@ -32,9 +32,10 @@
 //!
 //! Given with [`Pct::with_steps`], or learned: in a sweep ([`Builder::check`] /
 //! [`Builder::run`]), a `Pct` built without a length makes the sweep first run the test
-//! three times as probes (under [`Random`] with seeds 0, 1 and 2, whose interleaved runs
-//! are among the longest) and uses the largest number of real decisions of those runs as
-//! `k` for every seed. The probes do not depend on the seed range, so a single-seed rerun
+//! as probes — three times under [`Random`] (seeds 0..3) and eight times in pure priority
+//! order (PCT without change points, seeds 0..8, which keeps a low-priority task waiting
+//! until the end) — and uses the largest number of real decisions of those runs as `k`
+//! for every seed. The probes do not depend on the seed range, so a single-seed rerun
 //! (`SIMLOOP_SEED`, the report's replay line) repeats them, gets the same `k` and the same
 //! schedule; the two runs of a determinism check share it too. A `Pct` used outside a sweep without a
 //! length assumes [`Pct::DEFAULT_STEPS`].
