@@ -217,12 +217,14 @@ impl Pct {
 fn probes(steps: Option<u64>) -> Vec<Box<dyn Policy>> {
     match steps {
         Some(_) => Vec::new(),
-        None => (0..RANDOM_PROBES)
-            .map(|s| Box::new(Random::new(s)) as Box<dyn Policy>)
-            .chain((0..PRIORITY_PROBES).map(|s| {
-                Box::new(Pct::build(s, 1, Some(PRIORITY_PROBE_STEPS))) as Box<dyn Policy>
-            }))
-            .collect(),
+        None => {
+            (0..RANDOM_PROBES)
+                .map(|s| Box::new(Random::new(s)) as Box<dyn Policy>)
+                .chain((0..PRIORITY_PROBES).map(|s| {
+                    Box::new(Pct::build(s, 1, Some(PRIORITY_PROBE_STEPS))) as Box<dyn Policy>
+                }))
+                .collect()
+        }
     }
 }
 
