@@ -39,7 +39,7 @@ use crate::error::LoopError;
 use crate::event_loop::{new_loop, Builder};
 use crate::log::{with_buffer, Buffer};
 use crate::pct::{CountDecisions, Portfolio};
-use crate::policy::{Checked, Policy, Recording, Replay};
+use crate::policy::{Policy, Replay, Watch, Watched};
 use crate::task::panic_text;
 use crate::time::Instant;
 use crate::trace::Trace;
@@ -292,6 +292,36 @@ pub(crate) struct Outcome {
     pub(crate) log: String,
 }
 
+impl Failure {
+    /// A failure that happened before any run (bad input, a search limit): no trace.
+    pub(crate) fn without_run(
+        test: &str,
+        source: String,
+        policy: String,
+        kind: FailureKind,
+        message: String,
+        replay_command: &str,
+    ) -> Failure {
+        Failure {
+            test: test.to_owned(),
+            seed: None,
+            source,
+            trace: Trace::new(&policy, None),
+            policy,
+            step: 0,
+            time: Instant::ZERO,
+            kind,
+            message,
+            trace_path: None,
+            replay_command: replay_command.to_owned(),
+            log: String::new(),
+            seeds_passed: 0,
+            sweep: None,
+            shrunk: None,
+        }
+    }
+}
+
 impl Outcome {
     /// This run as a failure report; the caller adds the trace file, the replay line and
     /// the sweep's position.
@@ -439,27 +469,19 @@ impl Builder {
         Fut::Output: CheckOutcome,
     {
         let test = self.name.clone().unwrap_or_else(default_test_name);
+        let policy_name = self
+            .policy
+            .as_ref()
+            .map_or_else(|| "portfolio".to_owned(), |p| p.name());
         let bad = |message: String| {
-            Box::new(Failure {
-                test: test.clone(),
-                seed: None,
-                source: "setup".to_owned(),
-                policy: self
-                    .policy
-                    .as_ref()
-                    .map_or_else(|| "portfolio".to_owned(), |p| p.name()),
-                step: 0,
-                time: Instant::ZERO,
-                kind: FailureKind::BadInput,
+            Box::new(Failure::without_run(
+                &test,
+                "setup".to_owned(),
+                policy_name.clone(),
+                FailureKind::BadInput,
                 message,
-                trace: Trace::new("none", None),
-                trace_path: None,
-                replay_command: "(nothing to replay: fix the input above)".to_owned(),
-                log: String::new(),
-                seeds_passed: 0,
-                sweep: None,
-                shrunk: None,
-            })
+                "(nothing to replay: fix the input above)",
+            ))
         };
         let env = match self.env.clone() {
             Some(e) => e,
@@ -526,17 +548,17 @@ impl Builder {
                 summary.determinism_checked += 1;
                 let log = Rc::new(std::cell::RefCell::new(Vec::new()));
                 let first = self.run_one(
-                    Box::new(Recording {
+                    Box::new(Watched {
                         inner: policy,
-                        log: log.clone(),
+                        watch: Watch::Record(log.clone()),
                     }),
                     body,
                 );
                 let expected = Rc::new(std::mem::take(&mut *log.borrow_mut()));
                 let second = self.run_one(
-                    Box::new(Checked {
+                    Box::new(Watched {
                         inner: self.sweep_policy(&learned, seed).map_err(&bad)?,
-                        expected,
+                        watch: Watch::Check(expected),
                     }),
                     body,
                 );

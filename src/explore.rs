@@ -58,8 +58,6 @@ use crate::env::Env;
 use crate::error::LoopError;
 use crate::event_loop::Builder;
 use crate::policy::{describe, Candidate, CandidateKind, Decision, Policy};
-use crate::time::Instant;
-use crate::trace::Trace;
 
 /// The search and shrinking settings of a [`Builder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -374,22 +372,15 @@ impl Builder {
     {
         let test = self.name.clone().unwrap_or_else(default_test_name);
         let opts = self.search;
-        let failure = |source: String, kind: FailureKind, message: String| Failure {
-            test: test.clone(),
-            seed: None,
-            source,
-            policy: "explore".to_owned(),
-            step: 0,
-            time: Instant::ZERO,
-            kind,
-            message,
-            trace: Trace::new("explore", None),
-            trace_path: None,
-            replay_command: "(nothing to replay)".to_owned(),
-            log: String::new(),
-            seeds_passed: 0,
-            sweep: None,
-            shrunk: None,
+        let failure = |source: String, kind: FailureKind, message: String| {
+            Failure::without_run(
+                &test,
+                source,
+                "explore".to_owned(),
+                kind,
+                message,
+                "(nothing to replay)",
+            )
         };
         let env = match self.env.clone() {
             Some(e) => e,

@@ -399,13 +399,23 @@ impl Policy for Replay {
     }
 }
 
-/// Records every decision of the policy it wraps (the first run of a determinism check).
-pub(crate) struct Recording {
-    pub(crate) inner: Box<dyn Policy>,
-    pub(crate) log: std::rc::Rc<std::cell::RefCell<Vec<Vec<Candidate>>>>,
+/// The two runs of a determinism check: the first records every step's runnable set, the
+/// second compares against it and fails with [`LoopError::Nondeterminism`] at the first
+/// difference.
+pub(crate) enum Watch {
+    /// First run: append each step's candidates.
+    Record(std::rc::Rc<std::cell::RefCell<Vec<Vec<Candidate>>>>),
+    /// Second run: compare each step's candidates with the first run's.
+    Check(std::rc::Rc<Vec<Vec<Candidate>>>),
 }
 
-impl Policy for Recording {
+/// Wraps a policy for one run of a determinism check (it sees every step).
+pub(crate) struct Watched {
+    pub(crate) inner: Box<dyn Policy>,
+    pub(crate) watch: Watch,
+}
+
+impl Policy for Watched {
     fn name(&self) -> String {
         self.inner.name()
     }
@@ -419,52 +429,27 @@ impl Policy for Recording {
         self.inner.buggify(site)
     }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        self.log.borrow_mut().push(d.candidates.to_vec());
-        if d.candidates.len() == 1 && !self.inner.every_step() {
-            Ok(0)
-        } else {
-            self.inner.choose(d)
+        match &self.watch {
+            Watch::Record(log) => log.borrow_mut().push(d.candidates.to_vec()),
+            Watch::Check(expected) => {
+                let i = usize::try_from(d.step - 1).unwrap_or(usize::MAX);
+                let exp = expected.get(i);
+                let same = exp.is_some_and(|e| {
+                    e.len() == d.candidates.len()
+                        && e.iter()
+                            .zip(d.candidates)
+                            .all(|(a, b)| a.kind == b.kind && a.id == b.id)
+                });
+                if !same {
+                    return Err(LoopError::Nondeterminism {
+                        step: d.step,
+                        first: exp.map_or_else(|| "the run had ended".to_owned(), |e| describe(e)),
+                        second: describe(d.candidates),
+                    });
+                }
+            }
         }
-    }
-}
-
-/// Compares every step's runnable set with a recorded run of the same seed and fails with
-/// [`LoopError::Nondeterminism`] at the first difference (the second run of a
-/// determinism check).
-pub(crate) struct Checked {
-    pub(crate) inner: Box<dyn Policy>,
-    pub(crate) expected: std::rc::Rc<Vec<Vec<Candidate>>>,
-}
-
-impl Policy for Checked {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn seed(&self) -> Option<u64> {
-        self.inner.seed()
-    }
-    fn every_step(&self) -> bool {
-        true
-    }
-    fn buggify(&mut self, site: u32) -> Option<bool> {
-        self.inner.buggify(site)
-    }
-    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        let i = usize::try_from(d.step - 1).unwrap_or(usize::MAX);
-        let exp = self.expected.get(i);
-        let same = exp.is_some_and(|e| {
-            e.len() == d.candidates.len()
-                && e.iter()
-                    .zip(d.candidates)
-                    .all(|(a, b)| a.kind == b.kind && a.id == b.id)
-        });
-        if !same {
-            return Err(LoopError::Nondeterminism {
-                step: d.step,
-                first: exp.map_or_else(|| "the run had ended".to_owned(), |e| describe(e)),
-                second: describe(d.candidates),
-            });
-        }
+        // Only a real choice reaches the wrapped policy, as without the wrapper.
         if d.candidates.len() == 1 && !self.inner.every_step() {
             Ok(0)
         } else {
