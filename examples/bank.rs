@@ -98,7 +98,7 @@ fn main() {
     let failure = match Builder::new()
         .seeds(0..1000)
         .name("bank_audit")
-        .run(|| scenario(false))
+        .try_check(|| scenario(false))
     {
         Ok(summary) => {
             println!("no failure in {} runs: the bug was not found", summary.runs);
@@ -117,7 +117,7 @@ fn main() {
     let again = Builder::new()
         .name("bank_audit")
         .replay(path.as_path())
-        .run(|| scenario(false))
+        .try_check(|| scenario(false))
         .expect_err("the replay fails the same way");
     println!("replay failed the same way: {}", again.message);
     assert_eq!(again.message, failure.message);
@@ -136,7 +136,7 @@ fn main() {
             Builder::new()
                 .seeds(seed..seed + 1)
                 .name("bank_audit")
-                .run(|| scenario(false))
+                .try_check(|| scenario(false))
                 .err()
         })
         .find(|f| f.shrunk.as_ref().is_some_and(|s| s.preemptions_before >= 4))
@@ -149,7 +149,7 @@ fn main() {
         .name("bank_audit")
         .replay(path.as_path())
         .shrink(false)
-        .run(|| scenario(false))
+        .try_check(|| scenario(false))
         .expect_err("the shrunk schedule fails the same way");
     assert_eq!(again.message, noisy.message);
     assert_eq!(again.trace.to_string(), shrunk.trace.to_string());
@@ -163,7 +163,7 @@ fn main() {
     match Builder::new()
         .seeds(0..1000)
         .name("bank_audit_fixed")
-        .run(|| scenario(true))
+        .try_check(|| scenario(true))
     {
         Ok(s) => println!(
             "all {} seeds pass ({} checked twice for determinism, {} steps)",

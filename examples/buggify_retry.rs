@@ -112,7 +112,7 @@ fn main() {
         .env(Env::default())
         .name("buggify_retry")
         .seeds(0..300)
-        .run(move || {
+        .try_check(move || {
             let r = r.clone();
             async move {
                 let outcomes = scenario().await?;

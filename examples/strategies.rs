@@ -295,7 +295,7 @@ fn trial(
         .builder(dir)
         .seeds(start..start + cap)
         .shrink(shrink)
-        .run(bug.body);
+        .try_check(bug.body);
     match r {
         Ok(_) => (None, None),
         Err(f) => {
@@ -425,7 +425,7 @@ fn main() {
             .max_preemptions(MAX_PREEMPTIONS)
             .max_schedules(cap)
             .shrink(false)
-            .explore(bug.body);
+            .try_check_all(bug.body);
         let exhaustive_failure = match explored {
             Ok(summary) => {
                 row.push_str(&format!(
@@ -478,7 +478,7 @@ fn main() {
                 .trace_dir(&dir)
                 .max_preemptions(MAX_PREEMPTIONS)
                 .max_schedules(cap)
-                .explore(bug.body)
+                .try_check_all(bug.body)
                 .expect_err("the search found a failure a moment ago");
             srow.push_str(&format!(" {} |", shrink_cell(&f)));
         } else {

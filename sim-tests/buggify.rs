@@ -128,7 +128,7 @@ fn the_retry_path_is_reached_under_some_seeds_only() {
     Builder::new()
         .env(Env::default())
         .seeds(0..60)
-        .run(move || {
+        .try_check(move || {
             let h = h.clone();
             async move {
                 let out = retry::scenario().await?;
@@ -310,7 +310,7 @@ fn a_failing_sweep_replays_with_its_buggify_values() {
         .env(Env::default())
         .trace_dir(&dir)
         .seeds(0..200)
-        .run(body)
+        .try_check(body)
         .expect_err("some seed goes down the error path");
     assert_eq!(f.kind, FailureKind::ReturnedErr);
     assert!(buggify_events(&f.trace).iter().any(|e| e.1));
@@ -320,7 +320,7 @@ fn a_failing_sweep_replays_with_its_buggify_values() {
         .env(Env::default())
         .trace_dir(&dir)
         .replay(&f.trace)
-        .run(body)
+        .try_check(body)
         .expect_err("the replay fails the same way");
     assert_eq!(again.message, f.message);
     assert_eq!(again.trace.to_string(), f.trace.to_string());

@@ -106,7 +106,7 @@ fn lost_update_failure(test: &str, dir: &Path) -> Box<Failure> {
     builder(test, dir)
         .policy(Random::new(0))
         .seeds(0..1000)
-        .run(lost_update)
+        .try_check(lost_update)
         .expect_err("the sweep must find the lost update")
 }
 
@@ -154,7 +154,7 @@ fn sweep_finds_lost_update_within_first_10_seeds() {
     let passed = builder("lost_update", &dir)
         .policy(Random::new(0))
         .seeds(0..seed)
-        .run(lost_update)
+        .try_check(lost_update)
         .expect("the seeds before the failing one pass");
     assert_eq!(passed.runs, seed);
 }
@@ -165,7 +165,7 @@ fn fifo_order_hides_the_lost_update() {
     let summary = builder("fifo_hides", &dir)
         .seeds(0..200)
         .policy(Fifo)
-        .run(lost_update)
+        .try_check(lost_update)
         .unwrap_or_else(|f| panic!("FIFO must not find the bug:\n{f}"));
     assert_eq!(summary.runs, 200);
     // One of a 64-seed sample is run twice: indices 0, 64, 128, 192.
@@ -196,7 +196,7 @@ fn fixed_program_passes_the_same_sweep() {
     let dir = trace_dir("fixed");
     let s = builder("fixed", &dir)
         .seeds(0..300)
-        .run(fixed)
+        .try_check(fixed)
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(s.runs, 300);
     assert_eq!(s.determinism_checked, 5);
@@ -221,7 +221,7 @@ fn unit_body_panic_is_panicked() {
     let dir = trace_dir("unit_panic");
     let f = builder("unit_panic", &dir)
         .seeds(0..5)
-        .run(unit_body_panics)
+        .try_check(unit_body_panics)
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::Panicked);
     assert_eq!(f.message, "the list is empty at 0.002000000s");
@@ -242,7 +242,7 @@ fn result_body_err_is_returned_err_with_debug_text() {
     let dir = trace_dir("result_err");
     let f = builder("result_err", &dir)
         .seeds(3..9)
-        .run(|| async {
+        .try_check(|| async {
             yield_now().await;
             Err::<(), _>(Overdrawn {
                 account: 7,
@@ -265,7 +265,7 @@ fn result_body_panic_is_panicked() {
     let dir = trace_dir("result_panic");
     let f = builder("result_panic", &dir)
         .seeds(0..4)
-        .run(|| async {
+        .try_check(|| async {
             let t = create_task_named("worker", async {
                 yield_now().await;
                 panic!("worker gave up");
@@ -281,7 +281,7 @@ fn result_body_panic_is_panicked() {
 
     let f = builder("result_panic", &dir)
         .seeds(0..4)
-        .run(|| async {
+        .try_check(|| async {
             let t = create_task_named("worker", async {
                 yield_now().await;
                 panic!("worker gave up");
@@ -299,7 +299,7 @@ fn passing_bodies_of_both_forms() {
     let dir = trace_dir("passing");
     let s = builder("passing", &dir)
         .seeds(10..30)
-        .run(|| async {
+        .try_check(|| async {
             let t = create_task(async { 21 * 2 });
             assert_eq!(t.await.unwrap(), 42);
         })
@@ -307,7 +307,7 @@ fn passing_bodies_of_both_forms() {
     assert_eq!(s.runs, 20);
     let s = builder("passing", &dir)
         .seeds(10..30)
-        .run(|| async {
+        .try_check(|| async {
             yield_now().await;
             Ok::<(), std::io::Error>(())
         })
@@ -320,7 +320,7 @@ fn deadlock_is_a_loop_failure() {
     let dir = trace_dir("deadlock");
     let f = builder("deadlock", &dir)
         .seeds(0..4)
-        .run(|| async {
+        .try_check(|| async {
             let (_tx, rx) = oneshot::channel::<()>();
             let waiter = create_task_named("waiter", rx);
             waiter.await.unwrap().unwrap();
@@ -351,7 +351,7 @@ fn step_limit_is_a_loop_failure() {
     let f = builder("step_limit", &dir)
         .seeds(0..4)
         .max_steps(50)
-        .run(|| async {
+        .try_check(|| async {
             let flag = Rc::new(Cell::new(false));
             // Spins waiting for a flag nobody sets.
             while !flag.get() {
@@ -381,7 +381,7 @@ fn unobserved_task_panic_is_a_loop_failure() {
     let dir = trace_dir("unobserved");
     let f = builder("unobserved", &dir)
         .seeds(0..4)
-        .run(|| async {
+        .try_check(|| async {
             // The handle is dropped: nobody can observe the panic.
             create_task_named("fire-and-forget", async {
                 yield_now().await;
@@ -406,7 +406,7 @@ fn callback_panic_is_a_loop_failure() {
     let dir = trace_dir("callback");
     let f = builder("callback", &dir)
         .seeds(0..4)
-        .run(|| async {
+        .try_check(|| async {
             get_running_loop()
                 .unwrap()
                 .call_later(ms(1), || panic!("callback exploded"));
@@ -422,7 +422,9 @@ fn callback_panic_is_a_loop_failure() {
 }
 
 #[test]
-fn policy_that_cannot_be_reseeded_is_bad_input() {
+fn a_custom_policy_sweeps_through_its_strategy() {
+    // A sweep needs one policy per seed: a policy that cannot be re-seeded is refused at
+    // compile time (see `Strategy`'s docs); one that implements `Strategy` sweeps.
     struct Lifo;
     impl simloop::Policy for Lifo {
         fn name(&self) -> String {
@@ -432,19 +434,40 @@ fn policy_that_cannot_be_reseeded_is_bad_input() {
             Ok(d.candidates.len() - 1)
         }
     }
+    impl simloop::Strategy for Lifo {
+        fn name(&self) -> String {
+            "lifo".into()
+        }
+        fn for_seed(&self, _: u64) -> Box<dyn simloop::Policy> {
+            Box::new(Lifo)
+        }
+    }
     let dir = trace_dir("lifo");
     let f = builder("lifo", &dir)
         .seeds(0..3)
         .policy(Lifo)
-        .run(|| async {})
+        .try_check(|| async {
+            let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let tasks: Vec<_> = (0..3)
+                .map(|i| {
+                    let o = order.clone();
+                    simloop::create_task(async move { o.borrow_mut().push(i) })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let got = order.borrow().clone();
+            if got == [0, 1, 2] {
+                Ok(())
+            } else {
+                Err(format!("order {got:?}"))
+            }
+        })
         .unwrap_err();
-    assert_eq!(f.kind, FailureKind::BadInput);
-    assert!(
-        f.message.contains("policy `lifo` cannot be re-seeded"),
-        "{}",
-        f.message
-    );
-    assert_eq!(f.seed, None);
+    assert_eq!(f.policy, "lifo");
+    assert_eq!(f.seed, Some(0));
+    assert!(f.message.contains("order [2, 1, 0]"), "{}", f.message);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -476,7 +499,7 @@ fn replay_round_trip_through_the_trace_file() {
     for _ in 0..3 {
         let again = builder("round_trip", &trace_dir("round_trip_replay"))
             .replay(path.as_path())
-            .run(lost_update)
+            .try_check(lost_update)
             .expect_err("the replay fails the same way");
         assert_same_failure(&f, &again);
         assert_eq!(again.trace.to_string(), text, "byte-identical trace");
@@ -500,7 +523,7 @@ fn replay_from_trace_value_text_and_env() {
     let f = lost_update_failure("replay_sources", &dir);
     let (path, text) = trace_file_of(&f);
     let run = |b: Builder| {
-        b.run(lost_update)
+        b.try_check(lost_update)
             .expect_err("the replay fails the same way")
     };
     let from_trace = run(builder("replay_sources", &dir).replay(f.trace.clone()));
@@ -545,7 +568,7 @@ fn builder_replay_wins_over_env_seed_and_seeds() {
             ("SIMLOOP_SEEDS", "500..600".into()),
         ]))
         .replay(&f.trace)
-        .run(lost_update)
+        .try_check(lost_update)
         .unwrap_err();
     assert_same_failure(&f, &again);
 }
@@ -566,7 +589,7 @@ fn rerun_of_the_failing_seed_reproduces_the_failure() {
         .policy(Random::new(0)) // the same test: lost_update_failure sweeps with Random
         .seeds(0..1000)
         .env(env_of(&[("SIMLOOP_SEED", value.to_owned())]))
-        .run(lost_update)
+        .try_check(lost_update)
         .expect_err("the seed fails again");
     assert_same_failure(&f, &again);
     assert_eq!(again.seed, f.seed);
@@ -584,13 +607,13 @@ where
     let dir = trace_dir(test);
     let f = b(builder(test, &dir))
         .seeds(0..50)
-        .run(&body)
+        .try_check(&body)
         .err()
         .unwrap_or_else(|| panic!("{test}: the body must fail"));
     let (path, _) = trace_file_of(&f);
     let again = b(builder(test, &trace_dir(&format!("{test}_replay"))))
         .replay(path.as_path())
-        .run(&body)
+        .try_check(&body)
         .unwrap_err();
     assert_eq!(
         again.message, f.message,
@@ -673,7 +696,7 @@ fn replay_of_a_passing_trace_passes() {
     let dir = trace_dir("replay_pass");
     let s = builder("replay_pass", &dir)
         .replay(recorded.to_string())
-        .run(body)
+        .try_check(body)
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(s.runs, 1);
     assert_eq!(s.steps, recorded.steps());
@@ -726,7 +749,7 @@ where
     let recorded = fifo_trace_of_original();
     let f = builder(test, &trace_dir(test))
         .replay(&recorded)
-        .run(body)
+        .try_check(body)
         .expect_err("the edited program must diverge");
     let FailureKind::Loop(LoopError::Divergence {
         step,
@@ -751,7 +774,7 @@ fn faithful_replay_of_the_original_passes() {
     let recorded = fifo_trace_of_original();
     let s = builder("faithful", &trace_dir("faithful"))
         .replay(&recorded)
-        .run(|| original(false, false, 1))
+        .try_check(|| original(false, false, 1))
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(s.steps, 5);
 }
@@ -822,7 +845,7 @@ fn divergence_when_the_program_outruns_the_trace() {
         .collect();
     let f = builder("div_outrun", &trace_dir("div_outrun"))
         .replay(cut.as_str())
-        .run(|| original(false, false, 1))
+        .try_check(|| original(false, false, 1))
         .unwrap_err();
     assert_eq!(
         f.kind,
@@ -844,7 +867,7 @@ fn replay_line_of_a_divergence_reproduces_it() {
     let dir = trace_dir("div_line");
     let f = builder("div_line", &dir)
         .replay(&recorded)
-        .run(|| original(true, false, 1))
+        .try_check(|| original(true, false, 1))
         .unwrap_err();
     let line = f.replay_command.lines().next().unwrap();
     let path = line
@@ -855,7 +878,7 @@ fn replay_line_of_a_divergence_reproduces_it() {
         .name("div_line")
         .trace_dir(&dir)
         .env(env_of(&[("SIMLOOP_REPLAY", path.to_owned())]))
-        .run(|| original(true, false, 1))
+        .try_check(|| original(true, false, 1))
         .unwrap_err();
     assert_eq!(
         again.message, f.message,
@@ -871,7 +894,7 @@ fn report_step_is_the_step_the_error_names() {
     let recorded = fifo_trace_of_original();
     let f = builder("div_step", &trace_dir("div_step"))
         .replay(&recorded)
-        .run(|| original(true, false, 1))
+        .try_check(|| original(true, false, 1))
         .unwrap_err();
     let FailureKind::Loop(LoopError::Divergence { step, .. }) = f.kind else {
         panic!("{f}");
@@ -882,7 +905,7 @@ fn report_step_is_the_step_the_error_names() {
     let f = builder("nondet_step", &trace_dir("nondet_step"))
         .seeds(0..1)
         .check_determinism(true)
-        .run(|| planted(&CALLS))
+        .try_check(|| planted(&CALLS))
         .unwrap_err();
     let FailureKind::Loop(LoopError::Nondeterminism { step, .. }) = f.kind else {
         panic!("{f}");
@@ -914,7 +937,7 @@ fn divergence_of_a_seeded_trace_against_the_fixed_program() {
     };
     let d = builder("div_seeded", &trace_dir("div_seeded_replay"))
         .replay(path.as_path())
-        .run(edited)
+        .try_check(edited)
         .unwrap_err();
     assert!(
         matches!(d.kind, FailureKind::Loop(LoopError::Divergence { .. })),
@@ -961,7 +984,7 @@ fn malformed_trace_file_is_bad_input_naming_file_and_line() {
     check(
         builder("malformed", &dir)
             .replay(path.as_path())
-            .run(|| async {})
+            .try_check(|| async {})
             .unwrap_err(),
     );
     check(
@@ -972,13 +995,13 @@ fn malformed_trace_file_is_bad_input_naming_file_and_line() {
                 "SIMLOOP_REPLAY",
                 path.to_str().unwrap().to_owned(),
             )]))
-            .run(|| async {})
+            .try_check(|| async {})
             .unwrap_err(),
     );
     // Trace text (no file) is named as such.
     let f = builder("malformed", &dir)
         .replay("not a trace")
-        .run(|| async {})
+        .try_check(|| async {})
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::BadInput);
     assert!(
@@ -994,7 +1017,7 @@ fn missing_trace_file_is_bad_input() {
     let path = dir.join("no-such.trace");
     let f = builder("missing", &dir)
         .replay(path.as_path())
-        .run(|| async {})
+        .try_check(|| async {})
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::BadInput);
     assert!(
@@ -1052,7 +1075,7 @@ fn planted_nondeterminism_caught_when_checking_every_seed() {
         .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
         .check_determinism(true)
-        .run(|| planted(&CALLS))
+        .try_check(|| planted(&CALLS))
         .unwrap_err();
     assert_planted_caught(&f);
 }
@@ -1063,7 +1086,7 @@ fn planted_nondeterminism_caught_by_default_on_the_first_seed() {
     let f = builder("nondet_default", &trace_dir("nondet_default"))
         .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
-        .run(|| planted(&CALLS))
+        .try_check(|| planted(&CALLS))
         .unwrap_err();
     assert_planted_caught(&f);
 }
@@ -1075,7 +1098,7 @@ fn planted_nondeterminism_not_caught_when_off() {
         .policy(Random::new(0)) // no probe run: the body's call count is the point
         .seeds(0..10)
         .check_determinism(false)
-        .run(|| planted(&CALLS))
+        .try_check(|| planted(&CALLS))
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(s.runs, 10);
     assert_eq!(s.determinism_checked, 0);
@@ -1094,7 +1117,7 @@ fn determinism_sample_is_every_64th_seed() {
     let s = builder("sample", &dir)
         .policy(Random::new(0))
         .seeds(0..130)
-        .run(body)
+        .try_check(body)
         .unwrap();
     assert_eq!((s.runs, s.determinism_checked), (130, 3));
     assert_eq!(CALLS.load(Ordering::Relaxed), 133);
@@ -1102,7 +1125,7 @@ fn determinism_sample_is_every_64th_seed() {
         .policy(Random::new(0))
         .seeds(0..130)
         .check_determinism(true)
-        .run(body)
+        .try_check(body)
         .unwrap();
     assert_eq!((s.runs, s.determinism_checked), (130, 130));
     assert_eq!(CALLS.load(Ordering::Relaxed), 133 + 260);
@@ -1115,7 +1138,7 @@ fn nondeterministic_outcome_without_schedule_difference_is_caught() {
     let f = builder("nondet_outcome", &trace_dir("nondet_outcome"))
         .seeds(0..5)
         .check_determinism(true)
-        .run(|| async {
+        .try_check(|| async {
             yield_now().await;
             assert!(CALLS.fetch_add(1, Ordering::Relaxed) % 2 == 0, "odd call");
         })
@@ -1158,7 +1181,7 @@ fn wake_from_another_thread_is_reported() {
         let f = builder("foreign", &trace_dir("foreign"))
             .seeds(0..5)
             .check_determinism(determinism)
-            .run(|| async {
+            .try_check(|| async {
                 let t = create_task_named("waker", WakeFromThread(false));
                 t.await.unwrap();
             })
@@ -1211,7 +1234,7 @@ fn report_form_snapshot() {
     let dir = trace_dir("report_form");
     let f = builder("report_form", &dir)
         .seeds(0..4)
-        .run(report_body)
+        .try_check(report_body)
         .unwrap_err();
     insta::assert_snapshot!("report_form", normalised(&f, &dir));
     assert_eq!(
@@ -1236,7 +1259,7 @@ fn report_form_snapshot_divergence() {
     let dir = trace_dir("divergence_report");
     let f = builder("divergence_report", &dir)
         .replay(&recorded)
-        .run(|| original(true, false, 1))
+        .try_check(|| original(true, false, 1))
         .unwrap_err();
     insta::assert_snapshot!("divergence_report", normalised(&f, &dir));
 }
@@ -1253,7 +1276,7 @@ fn report_form_snapshot_bad_input() {
     .unwrap();
     let f = builder("bad_input_report", &dir)
         .replay(path.as_path())
-        .run(|| async {})
+        .try_check(|| async {})
         .unwrap_err();
     insta::assert_snapshot!("bad_input_report", normalised(&f, &dir));
 }
@@ -1263,7 +1286,7 @@ fn report_shows_the_last_20_trace_events_and_log_lines() {
     let dir = trace_dir("tail");
     let f = builder("tail", &dir)
         .seeds(0..1)
-        .run(|| async {
+        .try_check(|| async {
             for i in 0..30 {
                 tracing::info!("round {i}");
                 yield_now().await;
@@ -1344,7 +1367,7 @@ fn default_name_is_the_test_thread_name() {
         .env(Env::default())
         .trace_dir(&dir)
         .seeds(0..2)
-        .run(unit_body_panics)
+        .try_check(unit_body_panics)
         .unwrap_err();
     let name = std::thread::current()
         .name()
@@ -1370,7 +1393,7 @@ fn failure_log_is_in_virtual_time_with_task_names() {
     let dir = trace_dir("log");
     let f = builder("log", &dir)
         .seeds(0..3)
-        .run(|| async {
+        .try_check(|| async {
             sleep(ms(1)).await;
             tracing::info!("slept");
             create_task_named("helper", async {
@@ -1402,7 +1425,7 @@ fn failure_log_holds_only_the_failing_seed_once() {
     let dir = trace_dir("log_one_seed");
     let f = builder("log_one_seed", &dir)
         .seeds(0..1000)
-        .run(|| async {
+        .try_check(|| async {
             tracing::info!("seed {:?}", get_running_loop().unwrap().seed());
             lost_update().await
         })
@@ -1416,7 +1439,7 @@ fn failure_log_holds_only_the_failing_seed_once() {
     // Seed 0 is run twice (the determinism sample): its log still appears once.
     let f = builder("log_one_seed", &dir)
         .seeds(0..5)
-        .run(|| async {
+        .try_check(|| async {
             tracing::info!("once");
             Err::<(), _>("no")
         })
@@ -1431,7 +1454,7 @@ fn capture_logs_off_leaves_the_log_empty() {
     let f = builder("log_off", &dir)
         .seeds(0..3)
         .capture_logs(false)
-        .run(|| async {
+        .try_check(|| async {
             tracing::info!("not captured");
             Err::<(), _>("no")
         })
@@ -1475,7 +1498,7 @@ fn same_sweep_twice_gives_the_same_failure() {
     let run = |dir: &Path| {
         builder("twice", dir)
             .seeds(0..1000)
-            .run(|| async {
+            .try_check(|| async {
                 let log = Rc::new(RefCell::new(Vec::new()));
                 let tasks: Vec<_> = (0..4)
                     .map(|i| {

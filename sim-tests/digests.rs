@@ -365,9 +365,15 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
     let mut f = Fold::new();
     // A sweep under the default portfolio (with its probe runs), and under PCT(3).
     let sweeps = [
-        runner().seeds(0..200).run(bank),
-        runner().policy(Pct::new(0, 3)).seeds(0..200).run(bank),
-        runner().policy(Random::new(0)).seeds(100..300).run(bank),
+        runner().seeds(0..200).try_check(bank),
+        runner()
+            .policy(Pct::new(0, 3))
+            .seeds(0..200)
+            .try_check(bank),
+        runner()
+            .policy(Random::new(0))
+            .seeds(100..300)
+            .try_check(bank),
     ];
     for r in sweeps {
         let failure = r.expect_err("the bank's bug is found");
@@ -383,13 +389,13 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
     // Exhaustive search: the first failing schedule, and the counts of a passing search.
     let found = runner()
         .max_preemptions(2)
-        .explore(bank)
+        .try_check_all(bank)
         .expect_err("found");
     f.add(&found.source);
     f.add(&found.trace.to_string());
     let passing = runner()
         .max_preemptions(1)
-        .explore(|| async {
+        .try_check_all(|| async {
             let log: Log = Rc::default();
             flaky(log).await;
         })
@@ -401,7 +407,7 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
     // A sweep that passes: how many steps it took over every seed.
     let summary = runner()
         .seeds(0..100)
-        .run(|| async {
+        .try_check(|| async {
             let log: Log = Rc::default();
             mixed(log).await;
         })

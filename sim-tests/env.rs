@@ -80,7 +80,7 @@ fn seeds_run(b: Builder) -> (Vec<u64>, simloop::Summary) {
     let s = seen.clone();
     let summary = b
         .policy(Random::new(0))
-        .run(move || {
+        .try_check(move || {
             let s = s.clone();
             async move {
                 s.borrow_mut()
@@ -342,13 +342,13 @@ fn simloop_seed_reproduces_a_failure_of_the_sweep() {
     let f = quiet("seed_repro", &dir)
         .seeds(0..100)
         .env(Env::default())
-        .run(body)
+        .try_check(body)
         .unwrap_err();
     assert_eq!(f.seed, Some(3));
     let again = quiet("seed_repro", &dir)
         .seeds(0..100)
         .env(env_of(&[("SIMLOOP_SEED", "0x3")]))
-        .run(body)
+        .try_check(body)
         .unwrap_err();
     assert_eq!(again.seed, Some(3));
     assert_eq!(again.message, "seed 3 is unlucky");
@@ -429,7 +429,7 @@ fn failure_in_a_shard_counts_the_shards_seeds() {
     let f = quiet("shard_fail", &dir)
         .seeds(0..100)
         .env(env_of(&[("SIMLOOP_SHARD", "1/4")]))
-        .run(|| async {
+        .try_check(|| async {
             let seed = get_running_loop().unwrap().seed().unwrap();
             assert!(seed < 9, "seed {seed}");
         })
@@ -476,7 +476,7 @@ fn simloop_trace_dir_is_where_the_trace_lands() {
         .trace_dir(&builder_dir)
         .seeds(0..10)
         .env(env_of(&[("SIMLOOP_TRACE_DIR", env_dir.to_str().unwrap())]))
-        .run(|| async { Err::<(), _>("always") })
+        .try_check(|| async { Err::<(), _>("always") })
         .unwrap_err();
     let path = f.trace_path.clone().expect("trace written");
     assert_eq!(path, env_dir.join("trace_dir-seed_0x0.trace"));
@@ -512,7 +512,7 @@ fn simloop_replay_replays_the_file() {
         .trace_dir(&dir)
         .seeds(0..500)
         .env(env_of(&[("SIMLOOP_REPLAY", path.to_str().unwrap())]))
-        .run(body)
+        .try_check(body)
         .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(s.runs, 1, "a replay runs once, not the sweep");
     assert_eq!(s.steps, lp.trace().steps());
@@ -522,7 +522,7 @@ fn simloop_replay_replays_the_file() {
     let f = Builder::new()
         .trace_dir(&dir)
         .env(env_of(&[("SIMLOOP_REPLAY", missing.to_str().unwrap())]))
-        .run(body)
+        .try_check(body)
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::BadInput);
     assert!(
@@ -574,7 +574,7 @@ fn process_environment_bad_value_is_bad_input() {
                 .name("process_bad")
                 .trace_dir(&dir)
                 .seeds(0..3)
-                .run(|| async {})
+                .try_check(|| async {})
                 .unwrap_err()
         });
         assert_eq!(f.kind, FailureKind::BadInput, "{var}");
@@ -724,7 +724,7 @@ fn fifo_policy_ignores_seeds_but_runs_each() {
         .seeds(0..12)
         .policy(Fifo)
         .env(env_of(&[("SIMLOOP_SHARD", "0/3")]))
-        .run(move || {
+        .try_check(move || {
             *r.borrow_mut() += 1;
             async { yield_now().await }
         })

@@ -75,7 +75,7 @@ fn explore_two_yields(c: u32) -> (simloop::ExploreSummary, Vec<String>) {
     };
     let s = builder("two_yields")
         .max_preemptions(c)
-        .explore(|| {
+        .try_check_all(|| {
             flush(&logs);
             two_yields()
         })
@@ -209,13 +209,13 @@ fn finds_a_bug_a_random_sweep_of_2000_seeds_misses() {
         .policy(simloop::Random::new(0))
         .seeds(0..2000)
         .check_determinism(false)
-        .run(ring_buffer)
+        .try_check(ring_buffer)
         .expect("the random sweep misses the lost message");
     assert_eq!(sweep.runs, 2000);
 
     let failure = builder("ring_explore")
         .shrink(false)
-        .explore(ring_buffer)
+        .try_check_all(ring_buffer)
         .expect_err("the search finds the lost message");
     assert_eq!(failure.kind, FailureKind::ReturnedErr);
     assert_eq!(
@@ -252,7 +252,7 @@ fn lost_update_needs_one_preemption_and_its_schedule_replays() {
     // The schedules are those of `two_yields` at level 0.
     let s = builder("lost_update0")
         .max_preemptions(0)
-        .explore(lost_update)
+        .try_check_all(lost_update)
         .unwrap();
     assert_eq!((s.schedules, s.per_level.clone()), (3, vec![3]));
 
@@ -263,7 +263,7 @@ fn lost_update_needs_one_preemption_and_its_schedule_replays() {
         .trace_dir(&dir)
         .shrink(false)
         .max_preemptions(1)
-        .explore(lost_update)
+        .try_check_all(lost_update)
         .unwrap_err();
     assert_eq!(failure.message, "the test returned Err(\"counter is 1\")");
     // The 3 schedules without preemption pass; the first with one fails.
@@ -288,7 +288,7 @@ fn lost_update_needs_one_preemption_and_its_schedule_replays() {
         .trace_dir(&dir)
         .replay(path.as_path())
         .shrink(false)
-        .run(lost_update)
+        .try_check(lost_update)
         .unwrap_err();
     assert_eq!(again.message, failure.message);
     assert_eq!(again.trace.to_string(), failure.trace.to_string());
@@ -300,7 +300,7 @@ fn lost_update_needs_one_preemption_and_its_schedule_replays() {
         .env(env)
         .trace_dir(&dir)
         .shrink(false)
-        .explore(lost_update)
+        .try_check_all(lost_update)
         .unwrap_err();
     assert_eq!(replayed.message, failure.message);
     assert_eq!(replayed.trace.to_string(), failure.trace.to_string());
@@ -313,7 +313,7 @@ fn the_search_is_deterministic() {
         let f = builder("determinism")
             .shrink(false)
             .max_preemptions(2)
-            .explore(lost_update)
+            .try_check_all(lost_update)
             .unwrap_err();
         (f.source.clone(), f.trace.to_string())
     };
@@ -331,7 +331,7 @@ fn timer_ties_are_choices() {
     let orders = Rc::new(RefCell::new(BTreeSet::new()));
     let s = builder("timer_ties")
         .max_preemptions(0)
-        .explore(|| {
+        .try_check_all(|| {
             let orders = orders.clone();
             async move {
                 let out = Rc::new(RefCell::new(Vec::new()));
@@ -359,7 +359,7 @@ fn the_schedule_limit_is_a_clear_error() {
     // Six tasks that yield three times each have far more than 50 schedules.
     let f = builder("limit")
         .max_schedules(50)
-        .explore(|| async {
+        .try_check_all(|| async {
             let ts: Vec<_> = (0..6)
                 .map(|_| {
                     create_task(async {

@@ -107,7 +107,7 @@ fn bytes_policy_is_total_and_deterministic() {
         assert_eq!(t.to_string(), trace1);
         let summary = Builder::new()
             .env(no_env())
-            .fuzz_run(&data, busy_body)
+            .try_fuzz_check(&data, busy_body)
             .unwrap_or_else(|f| panic!("input {data:?} failed:\n{f}"));
         assert_eq!(summary.runs, 1);
         assert_eq!(summary.steps, t.steps());
@@ -187,11 +187,11 @@ fn crash_input_to_trace_to_replay_round_trip() {
     });
     let crash: Vec<u8> = short
         .into_iter()
-        .find(|d: &Vec<u8>| b().fuzz_run(d, lost_update).is_err())
+        .find(|d: &Vec<u8>| b().try_fuzz_check(d, lost_update).is_err())
         .expect("some short schedule loses the update");
-    assert!(b().fuzz_run(&[], lost_update).is_ok(), "FIFO passes");
+    assert!(b().try_fuzz_check(&[], lost_update).is_ok(), "FIFO passes");
 
-    let failure = b().fuzz_run(&crash, lost_update).unwrap_err();
+    let failure = b().try_fuzz_check(&crash, lost_update).unwrap_err();
     assert_eq!(failure.kind, FailureKind::ReturnedErr);
     assert!(failure.message.contains("lost update: counter is 1"));
     assert_eq!(failure.seed, None);
@@ -214,15 +214,18 @@ fn crash_input_to_trace_to_replay_round_trip() {
     // Crash -> trace -> replay: the same failure, a byte-identical trace.
     let trace = fuzz::to_trace(&crash, lost_update);
     assert_eq!(trace.to_string(), failure.trace.to_string());
-    let replayed = b().replay(&trace).run(lost_update).unwrap_err();
+    let replayed = b().replay(&trace).try_check(lost_update).unwrap_err();
     assert_eq!(replayed.message, failure.message);
     assert_eq!(replayed.trace.to_string(), trace.to_string());
     // Through the trace text and the written trace file as well.
-    let from_text = b().replay(trace.to_string()).run(lost_update).unwrap_err();
+    let from_text = b()
+        .replay(trace.to_string())
+        .try_check(lost_update)
+        .unwrap_err();
     assert_eq!(from_text.trace.to_string(), trace.to_string());
     let from_file = b()
         .replay(failure.trace_path.clone().unwrap())
-        .run(lost_update)
+        .try_check(lost_update)
         .unwrap_err();
     assert_eq!(from_file.message, failure.message);
     assert_eq!(from_file.trace.to_string(), trace.to_string());
@@ -246,7 +249,7 @@ fn the_deep_bug_crash_the_fuzzer_found_replays_without_the_fuzzer() {
         .env(env)
         .trace_dir(&dir)
         .name("deep_bug")
-        .run(deep_bug::body)
+        .try_check(deep_bug::body)
         .unwrap_err();
     assert_eq!(failure.kind, FailureKind::Panicked);
     assert!(failure.message.contains(message), "{}", failure.message);
@@ -271,7 +274,7 @@ fn the_deep_bug_crash_the_fuzzer_found_replays_without_the_fuzzer() {
         .env(no_env())
         .trace_dir(&dir)
         .replay(&trace)
-        .run(deep_bug::body)
+        .try_check(deep_bug::body)
         .unwrap_err();
     assert!(replayed.message.contains(message));
     assert_eq!(replayed.trace.to_string(), trace.to_string());
@@ -310,13 +313,13 @@ fn simloop_fuzz_input_in_env() {
     let summary = Builder::new()
         .env(env)
         .seeds(0..500)
-        .run(busy_body)
+        .try_check(busy_body)
         .unwrap();
     assert_eq!((summary.runs, summary.determinism_checked), (1, 0));
 
     let env =
         Env::from_lookup(|k| (k == "SIMLOOP_FUZZ_INPUT").then(|| "/no/such/crash".into())).unwrap();
-    let bad = Builder::new().env(env).run(busy_body).unwrap_err();
+    let bad = Builder::new().env(env).try_check(busy_body).unwrap_err();
     assert_eq!(bad.kind, FailureKind::BadInput);
     assert!(
         bad.message
@@ -387,7 +390,7 @@ fn caught_task_panics_do_not_fail_a_fuzz_check() {
     let f = Builder::new()
         .env(no_env())
         .trace_dir(tmp_dir("panic"))
-        .fuzz_run(&[], || async { panic!("boom") as () })
+        .try_fuzz_check(&[], || async { panic!("boom") as () })
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::Panicked);
     assert_eq!(f.message, "boom");

@@ -394,7 +394,7 @@ fn a_learning_pct_sweep_finds_the_deep_bug_and_its_seed_line_reproduces_it() {
     let f = sweep("learned")
         .policy(Pct::new(0, 3))
         .seeds(0..3000)
-        .run(ping_pong_body)
+        .try_check(ping_pong_body)
         .expect_err("PCT(3) finds the ping-pong");
     assert_eq!(f.policy, "pct3");
     let seed = f.seed.unwrap();
@@ -407,7 +407,7 @@ fn a_learning_pct_sweep_finds_the_deep_bug_and_its_seed_line_reproduces_it() {
         .policy(Pct::new(0, 3))
         .seeds(0..3000)
         .env(env_seed(seed))
-        .run(ping_pong_body)
+        .try_check(ping_pong_body)
         .expect_err("the seed fails again");
     assert_eq!(again.seed, Some(seed));
     assert_eq!(again.message, f.message);
@@ -417,7 +417,7 @@ fn a_learning_pct_sweep_finds_the_deep_bug_and_its_seed_line_reproduces_it() {
         .policy(Pct::new(0, 3))
         .seeds(0..200)
         .check_determinism(true)
-        .run(|| async {
+        .try_check(|| async {
             two_workers().await;
         })
         .unwrap_or_else(|f| panic!("{f}"));
@@ -430,7 +430,7 @@ fn the_default_sweep_is_the_portfolio() {
     let summary = sweep("portfolio")
         .seeds(0..9)
         .check_determinism(false)
-        .run(move || {
+        .try_check(move || {
             let s = s.clone();
             async move {
                 let lp = get_running_loop().unwrap();
@@ -469,7 +469,7 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
     // must be the same policy and the same schedule.
     let f = sweep("portfolio_fail")
         .seeds(0..3000)
-        .run(ping_pong_body)
+        .try_check(ping_pong_body)
         .expect_err("the portfolio finds the ping-pong");
     let seed = f.seed.unwrap();
     let expected = ["random", "pct2", "pct3"][(seed % 3) as usize];
@@ -488,7 +488,7 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
     let again = sweep("portfolio_fail")
         .seeds(0..3000)
         .env(env_seed(seed))
-        .run(ping_pong_body)
+        .try_check(ping_pong_body)
         .expect_err("the seed fails again");
     assert_eq!(again.policy, f.policy);
     assert_eq!(again.trace.to_string(), f.trace.to_string());
@@ -497,7 +497,7 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
     let run = || {
         sweep("portfolio_pct")
             .env(env_seed(pct_seed))
-            .run(|| async {
+            .try_check(|| async {
                 let lp = get_running_loop().unwrap();
                 two_workers().await;
                 assert_eq!(lp.trace().policy(), "pct3");
@@ -514,7 +514,7 @@ fn explicit_policy_wins_over_the_portfolio() {
     sweep("explicit")
         .policy(Random::new(0))
         .seeds(0..12)
-        .run(move || {
+        .try_check(move || {
             let n = n.clone();
             async move {
                 n.borrow_mut()

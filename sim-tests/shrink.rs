@@ -63,7 +63,12 @@ async fn noisy_lost_update() -> Result<(), String> {
 /// The first failing seed of 0..1000 whose schedule has at least 3 preemptions.
 fn noisy_failure(test: &str) -> Box<Failure> {
     (0..1000)
-        .filter_map(|s| builder(test).seeds(s..s + 1).run(noisy_lost_update).err())
+        .filter_map(|s| {
+            builder(test)
+                .seeds(s..s + 1)
+                .try_check(noisy_lost_update)
+                .err()
+        })
         .find(|f| f.shrunk.as_ref().unwrap().preemptions_before >= 3)
         .expect("a noisy failing seed")
 }
@@ -135,7 +140,7 @@ fn a_noisy_sweep_failure_shrinks_to_one_preemption_and_replays() {
         .trace_dir(&dir)
         .replay(path.as_path())
         .shrink(false)
-        .run(noisy_lost_update)
+        .try_check(noisy_lost_update)
         .unwrap_err();
     assert_eq!(again.kind, f.kind);
     assert_eq!(again.message, f.message);
@@ -159,20 +164,20 @@ fn shrinking_can_be_turned_off_and_is_bounded() {
     let off = builder("off")
         .seeds(seed..seed + 1)
         .shrink(false)
-        .run(noisy_lost_update)
+        .try_check(noisy_lost_update)
         .unwrap_err();
     assert!(off.shrunk.is_none());
     assert!(!off.to_string().contains("shrunk schedule"));
     let zero = builder("zero")
         .seeds(seed..seed + 1)
         .shrink_budget(0)
-        .run(noisy_lost_update)
+        .try_check(noisy_lost_update)
         .unwrap_err();
     assert!(zero.shrunk.is_none());
     let small = builder("small")
         .seeds(seed..seed + 1)
         .shrink_budget(5)
-        .run(noisy_lost_update)
+        .try_check(noisy_lost_update)
         .unwrap_err();
     let s = small.shrunk.unwrap();
     assert!(s.runs <= 5, "{} re-runs", s.runs);
@@ -183,7 +188,7 @@ fn shrinking_can_be_turned_off_and_is_bounded() {
 fn a_search_failure_is_shrunk_too() {
     let f = builder("search")
         .max_preemptions(1)
-        .explore(noisy_lost_update)
+        .try_check_all(noisy_lost_update)
         .unwrap_err();
     assert!(f.source.ends_with("(1 preemption)"), "{}", f.source);
     let s = f.shrunk.as_ref().expect("shrunk");
@@ -195,7 +200,7 @@ fn a_search_failure_is_shrunk_too() {
         .trace_dir(trace_dir("search_replay"))
         .replay(s.path.clone().unwrap().as_path())
         .shrink(false)
-        .run(noisy_lost_update)
+        .try_check(noisy_lost_update)
         .unwrap_err();
     assert_eq!(again.message, f.message);
     assert_eq!(again.trace.to_string(), s.trace.to_string());

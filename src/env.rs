@@ -1,4 +1,6 @@
-//! The `SIMLOOP_*` environment variables, read in this one place.
+//! The `SIMLOOP_*` environment variables, read in this one place (a plain-values module:
+//! it parses text and depends on nothing else in the crate, so the loop can read
+//! `SIMLOOP_SEED` for `new_event_loop` without reaching up into the runner).
 //!
 //! | variable | meaning | form |
 //! | --- | --- | --- |
@@ -83,11 +85,38 @@ const FUZZ_INPUT_FORM: &str =
 const BOOL_FORM: &str = "1, true, yes, on, 0, false, no or off";
 
 fn num(s: &str) -> Option<u64> {
+    parse_seed(s).ok()
+}
+
+/// Parses a seed as written in `SIMLOOP_SEED`: decimal, or hex with a `0x` prefix.
+///
+/// ```
+/// assert_eq!(simloop::parse_seed("42"), Ok(42));
+/// assert_eq!(simloop::parse_seed("0x2a"), Ok(42));
+/// assert!(simloop::parse_seed("forty-two").is_err());
+/// ```
+///
+/// # Errors
+/// A message naming what was expected and what was given.
+pub fn parse_seed(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => t.parse().ok(),
-    }
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    r.map_err(|e| {
+        format!("expected a u64 seed in decimal (42) or hex with 0x (0x2a), got {s:?} ({e})")
+    })
+}
+
+/// `SIMLOOP_SEED` from the process environment (what `new_event_loop` uses).
+pub(crate) fn seed_from_process() -> Result<Option<u64>, EnvError> {
+    Env::from_lookup(|k| {
+        (k == "SIMLOOP_SEED")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    })
+    .map(|e| e.seed)
 }
 
 fn err(var: &'static str, expected: &'static str, got: &str) -> EnvError {

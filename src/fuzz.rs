@@ -6,7 +6,7 @@
 //! inputs that reached new code: each step of the chain is new coverage, so the fuzzer
 //! climbs it one decision at a time.
 //!
-//! - [`Bytes`]: a [`Policy`] that takes every scheduling choice (which runnable task,
+//! - [`Bytes`](crate::Bytes): a [`Policy`](crate::Policy) that takes every scheduling choice (which runnable task,
 //!   callback or due timer runs next — including which of several timers due at the same
 //!   instant) from the fuzzer's bytes. When the bytes run out it falls back to FIFO
 //!   (asyncio's order), so *every* input is a valid schedule and a short input means "few
@@ -172,310 +172,19 @@
 //! usual. Use [`with_quiet_panics`] around your own loops in a fuzz target whose tasks
 //! are expected to panic.
 
-use std::cell::Cell;
 use std::fmt;
 use std::fs;
 use std::future::Future;
-use std::panic;
-use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use arbitrary::Unstructured;
 
-use crate::check::{cargo_test_line, sanitize, CheckOutcome, Failure, SingleRun, Summary};
-use crate::error::LoopError;
-use crate::event_loop::Builder;
-use crate::policy::{Decision, Policy};
+use crate::check::body::{Body, CheckOutcome};
+use crate::check::builder::Builder;
 use crate::trace::Trace;
 
-/// A [`Policy`] whose choices come from a byte string (a fuzzer's input).
-///
-/// Each decision with `n >= 2` candidates takes `Unstructured::choose_index(n)` from the
-/// bytes not used yet — one byte, taken modulo `n`, for up to 256 candidates. When the
-/// bytes run out every later decision is index 0, the item asyncio would run next (FIFO).
-/// So every byte string is a valid schedule: the empty one is exactly FIFO, and the same
-/// bytes always give the same schedule.
-///
-/// Its name is `bytes` and it has no seed (the trace header says
-/// `policy=bytes seed=none`); it cannot be re-seeded for a sweep.
-///
-/// ```
-/// use simloop::{fuzz::Bytes, EventLoop};
-/// let order = |data: &[u8]| {
-///     let lp = EventLoop::builder().policy(Bytes::new(data)).build();
-///     let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-///     let o = out.clone();
-///     lp.run_until_complete(simloop::gather((0..3).map(move |i| {
-///         let o = o.clone();
-///         async move { o.borrow_mut().push(i) }
-///     }))).unwrap();
-///     let v = out.borrow().clone();
-///     v
-/// };
-/// assert_eq!(order(&[]), [0, 1, 2]); // no bytes: FIFO
-/// assert_eq!(order(&[2]), order(&[2])); // deterministic
-/// assert_ne!(order(&[2]), [0, 1, 2]); // the first choice took the third candidate
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Bytes {
-    data: Vec<u8>,
-    pos: usize,
-}
-
-impl Bytes {
-    /// A policy that takes its choices from `data`, from the start.
-    pub fn new(data: impl Into<Vec<u8>>) -> Bytes {
-        Bytes {
-            data: data.into(),
-            pos: 0,
-        }
-    }
-
-    /// A policy that takes its choices from the bytes `u` has not consumed yet.
-    pub fn from_unstructured(u: Unstructured<'_>) -> Bytes {
-        Bytes::new(u.take_rest())
-    }
-
-    /// How many bytes the decisions so far have used.
-    pub fn consumed(&self) -> usize {
-        self.pos
-    }
-
-    /// How many bytes are left (0: every further decision is FIFO).
-    pub fn remaining(&self) -> usize {
-        self.data.len() - self.pos
-    }
-}
-
-impl fmt::Debug for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bytes")
-            .field("len", &self.data.len())
-            .field("consumed", &self.pos)
-            .finish()
-    }
-}
-
-impl Policy for Bytes {
-    fn name(&self) -> String {
-        "bytes".to_owned()
-    }
-
-    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        let n = d.candidates.len();
-        if n < 2 || self.pos >= self.data.len() {
-            return Ok(0);
-        }
-        let mut u = Unstructured::new(&self.data[self.pos..]);
-        // `choose_index` returns index 0 (never an error) when the bytes run out.
-        let i = u.choose_index(n).unwrap_or(0);
-        self.pos = self.data.len() - u.len();
-        Ok(i)
-    }
-}
-
-thread_local! {
-    static QUIET: Cell<u32> = const { Cell::new(0) };
-}
-static QUIET_HOOK: Once = Once::new();
-
-/// Runs `f` with this thread's panics hidden from the process's panic hook; they still
-/// unwind and are caught where they would be (a task's panic becomes
-/// [`TaskError::Panicked`](crate::TaskError::Panicked)).
-///
-/// libFuzzer's harness aborts on any panic its hook sees, caught or not; inside this
-/// call only a panic that escapes `f` and is raised again outside reaches it. Other
-/// threads are not affected. The first call wraps the hook installed at that time.
-///
-/// ```
-/// let r = simloop::fuzz::with_quiet_panics(|| std::panic::catch_unwind(|| panic!("quiet")));
-/// assert!(r.is_err()); // nothing was printed
-/// ```
-pub fn with_quiet_panics<R>(f: impl FnOnce() -> R) -> R {
-    QUIET_HOOK.call_once(|| {
-        let prev = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if QUIET.try_with(Cell::get).unwrap_or(0) == 0 {
-                prev(info);
-            }
-        }));
-    });
-    struct Loud;
-    impl Drop for Loud {
-        fn drop(&mut self) {
-            let _ = QUIET.try_with(|q| q.set(q.get().saturating_sub(1)));
-        }
-    }
-    QUIET.with(|q| q.set(q.get() + 1));
-    let _loud = Loud;
-    f()
-}
-
-/// FNV-1a over the input: names its files.
-fn digest(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// Where a fuzz input came from, for the report.
-pub(crate) enum Origin {
-    /// `SIMLOOP_FUZZ_INPUT`: a file, run from an ordinary test.
-    File(PathBuf),
-    /// The bytes a fuzz target was handed (the file libFuzzer will write is not known
-    /// yet): the input is written next to the trace. `value` describes what
-    /// [`check_with`] drew from the front of the bytes.
-    Fuzzer {
-        input: Vec<u8>,
-        value: Option<String>,
-    },
-}
-
-/// The one run of a fuzz input: the `Bytes` policy over `schedule`, and how the report
-/// names it and says to replay it.
-pub(crate) fn single_run(schedule: Vec<u8>, origin: Origin, dir: &Path) -> SingleRun {
-    let n = schedule.len();
-    match origin {
-        Origin::File(path) => {
-            let tag = format!("fuzz_input_{:#018x}", digest(&schedule));
-            SingleRun {
-                policy: Box::new(Bytes::new(schedule)),
-                source: format!("fuzz input {} ({n} bytes)", path.display()),
-                file_tag: tag,
-                replay: Box::new(move |test, trace| {
-                    let mut line =
-                        cargo_test_line(&format!("SIMLOOP_FUZZ_INPUT={}", path.display()), test);
-                    if let Some(t) = trace {
-                        line.push_str(&format!(
-                            "\n              or follow the trace file: {}",
-                            cargo_test_line(&format!("SIMLOOP_REPLAY={}", t.display()), test)
-                        ));
-                    }
-                    line
-                }),
-            }
-        }
-        Origin::Fuzzer { input, value } => {
-            let d = digest(&input);
-            let tag = format!("fuzz_input_{d:#018x}");
-            let mut source = if input.len() == n {
-                format!("fuzz input ({n} bytes, digest {d:#018x})")
-            } else {
-                format!(
-                    "fuzz input ({} bytes, digest {d:#018x}: {} for the value, {n} for the schedule)",
-                    input.len(),
-                    input.len() - n
-                )
-            };
-            if let Some(v) = value {
-                let mut v: String = v.chars().take(400).collect();
-                if v.len() >= 400 {
-                    v.push('…');
-                }
-                source.push_str(&format!(", value {v}"));
-            }
-            let dir = dir.to_path_buf();
-            SingleRun {
-                policy: Box::new(Bytes::new(schedule)),
-                source,
-                file_tag: tag.clone(),
-                replay: Box::new(move |test, trace| {
-                    let file = dir.join(format!("{}-{tag}.input", sanitize(test)));
-                    let file = match fs::write(&file, &input) {
-                        Ok(()) => absolute(&file).display().to_string(),
-                        Err(_) => "<the crash file libFuzzer wrote>".to_owned(),
-                    };
-                    let target = std::env::current_exe()
-                        .ok()
-                        .and_then(|e| Some(e.file_stem()?.to_str()?.to_owned()))
-                        .unwrap_or_else(|| "<target>".to_owned());
-                    let mut line = format!(
-                        "cargo fuzz run {target} {file}\n              \
-                         or without the fuzzer, in a test that checks the same body: \
-                         SIMLOOP_FUZZ_INPUT={file} cargo test <test>"
-                    );
-                    if let Some(t) = trace {
-                        line.push_str(&format!(
-                            "\n              or follow the trace file: \
-                             SIMLOOP_REPLAY={} cargo test <test>",
-                            absolute(t).display()
-                        ));
-                    }
-                    line
-                }),
-            }
-        }
-    }
-}
-
-impl Builder {
-    /// Runs `body` once under the schedule in `data` (the [`Bytes`] policy) and returns
-    /// the failure, if any, without printing or panicking. The builder's name, trace
-    /// directory, step limit and log capture apply; its seeds, policy and replay do not.
-    ///
-    /// ```
-    /// let summary = simloop::Builder::new()
-    ///     .fuzz_run(&[7, 1, 3], || async { simloop::yield_now().await })
-    ///     .unwrap();
-    /// assert_eq!(summary.runs, 1);
-    /// ```
-    ///
-    /// # Errors
-    /// The failing run, with its report (its source says `fuzz input`).
-    pub fn fuzz_run<F, Fut>(self, data: &[u8], body: F) -> Result<Summary, Box<Failure>>
-    where
-        F: Fn() -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: CheckOutcome,
-    {
-        self.fuzz_run_split(data.to_vec(), data.to_vec(), None, &body)
-    }
-
-    /// Runs `body` once under the schedule in `data`; on failure prints the report to
-    /// stderr and panics with its summary (a crash for the fuzzer). See [`check`].
-    ///
-    /// # Panics
-    /// If the run fails.
-    #[track_caller]
-    pub fn fuzz_check<F, Fut>(self, data: &[u8], body: F)
-    where
-        F: Fn() -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: CheckOutcome,
-    {
-        if let Err(failure) = self.fuzz_run(data, body) {
-            eprintln!("{failure}");
-            panic!("{}", failure.summary());
-        }
-    }
-
-    fn fuzz_run_split<F, Fut>(
-        self,
-        input: Vec<u8>,
-        schedule: Vec<u8>,
-        value: Option<String>,
-        body: &F,
-    ) -> Result<Summary, Box<Failure>>
-    where
-        F: Fn() -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: CheckOutcome,
-    {
-        let (mut test, dir) = self.report_target();
-        if test.is_empty() {
-            test = std::env::current_exe()
-                .ok()
-                .and_then(|e| Some(e.file_stem()?.to_str()?.to_owned()))
-                .unwrap_or_default();
-        }
-        let single = single_run(schedule, Origin::Fuzzer { input, value }, &dir);
-        with_quiet_panics(|| self.single_run(&test, &dir, single, body))
-    }
-}
+pub use crate::check::quiet::with_quiet_panics;
+#[doc(hidden)]
+pub use crate::policy::Bytes;
 
 /// The body of a fuzz target: runs `body` once under the schedule the fuzzer's `data`
 /// encodes ([`Bytes`]); on failure prints the usual report (under: `fuzz input`) and
@@ -492,12 +201,7 @@ impl Builder {
 /// # Panics
 /// If the run fails: a panic, an `Err`, a deadlock, the step limit.
 #[track_caller]
-pub fn check<F, Fut>(data: &[u8], body: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future + 'static,
-    Fut::Output: CheckOutcome,
-{
+pub fn check<B: Body>(data: &[u8], body: B) {
     Builder::new().fuzz_check(data, body);
 }
 
@@ -527,8 +231,7 @@ where
         body(&value)
     });
     if let Err(failure) = r {
-        eprintln!("{failure}");
-        panic!("{}", failure.summary());
+        failure.raise();
     }
 }
 
@@ -560,12 +263,7 @@ where
 /// assert_eq!(trace.to_string(), simloop::fuzz::to_trace(&[1, 1], body).to_string());
 /// simloop::replay(&trace, body); // follows it step for step
 /// ```
-pub fn to_trace<F, Fut>(data: &[u8], body: F) -> Trace
-where
-    F: Fn() -> Fut,
-    Fut: Future + 'static,
-    Fut::Output: CheckOutcome,
-{
+pub fn to_trace<B: Body>(data: &[u8], body: B) -> Trace {
     let b = Builder::new().capture_logs(false);
     with_quiet_panics(|| b.trace_of(Box::new(Bytes::new(data)), &body))
 }

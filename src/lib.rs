@@ -78,7 +78,7 @@
 //!    matches ("replay diverged at step N: the trace expected …").
 //! 5. Fix, then sweep again: the same seeds must now pass.
 //!
-//! [`Builder::run`] is the non-panicking form, returning the [`Failure`] to inspect.
+//! [`Builder::try_check`] is the non-panicking form, returning the [`Failure`] to inspect.
 //!
 //! ## Fuzz your scheduler
 //!
@@ -129,9 +129,30 @@
 //!
 //! `SIMLOOP_SEED=N` (decimal or `0x` hex) makes [`new_event_loop`] (and so [`run`] and
 //! [`get_event_loop`]) use [`Random`] with seed `N`. Sweeps ([`check`], [`Builder::check`],
-//! [`Builder::run`]) read every `SIMLOOP_*` variable through [`Env`] (`SIMLOOP_FUZZ_INPUT=path`
-//! runs a fuzzer's crash input once instead of sweeping); `Builder::build`
+//! [`Builder::try_check`]) read every `SIMLOOP_*` variable through [`Env`] (`SIMLOOP_FUZZ_INPUT=path`
+//! runs a fuzzer's crash input once instead of sweeping); [`LoopBuilder::build`]
 //! never reads the environment.
+
+//! ## Map of the inside
+//!
+//! `src/` is in layers; a module imports only from its own layer or the ones above it in
+//! this list, and no file imports one that imports it back.
+//!
+//! 0. **Plain values**: `time/instant` ([`Instant`]), `task/id` ([`TaskId`]), `trace/`
+//!    (records; `trace/format` is the only code that knows the text; `diff`, `digest`),
+//!    `env` (parsing `SIMLOOP_*`).
+//! 1. **Decisions and plumbing**: `error` ([`LoopError`]); `policy/` (the [`Policy`]
+//!    decision, one strategy per file, [`Strategy`] for sweeps, wrappers together);
+//!    `task/` (state machine, header, handle, and the message that is the one way into a
+//!    loop).
+//! 2. **The loop**: `event_loop/` — lifecycle, the ready set, the task slab, the timer
+//!    queue, handles, wakers, the thread registry, and `core`'s one-screen step loop.
+//! 3. **Inside a run**: `time/` (sleep, timeout), `combinators/`, `buggify`, `log` —
+//!    what user code calls while a loop runs; none of it touches the loop's `Core`.
+//! 4. **The runner**: `check/` (builder, body, one run, sweep, replay, fuzz inputs,
+//!    search, explore, shrink, report), and the public `fuzz` module over it.
+//!
+//! This file is the facade: asyncio's module-level functions and the public names.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -143,30 +164,33 @@ mod combinators;
 mod env;
 mod error;
 mod event_loop;
-mod explore;
 pub mod fuzz;
 pub mod log;
-pub mod pct;
+#[doc(hidden)]
 pub mod policy;
-mod shrink;
 mod task;
 mod time;
+#[doc(hidden)]
 pub mod trace;
 
 pub use buggify::buggify;
-pub use check::{CheckOutcome, Failure, FailureKind, Summary, TraceSource, DEFAULT_SEEDS};
+pub use check::{
+    Body, Builder, CheckOutcome, ExploreSummary, Failure, FailureKind, Shrunk, Summary,
+    TraceSource, DEFAULT_MAX_PREEMPTIONS, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS,
+    DEFAULT_SHRINK_BUDGET,
+};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
-pub use env::{shard_seeds, Env, EnvError};
+pub use env::{parse_seed, shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError};
-pub use event_loop::{Builder, EventLoop, Handle, TimerHandle, DEFAULT_MAX_STEPS};
-pub use explore::{ExploreSummary, DEFAULT_MAX_PREEMPTIONS, DEFAULT_MAX_SCHEDULES};
-pub use fuzz::Bytes;
-pub use pct::{Pct, Portfolio};
-pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
-pub use shrink::{Shrunk, DEFAULT_SHRINK_BUDGET};
+pub use event_loop::registry::current_task;
+pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
+pub use policy::{
+    Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
+    Strategy,
+};
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
@@ -174,57 +198,17 @@ pub use time::{
 };
 pub use trace::{Event, EventKind, ParseError, PollOutcome, Trace};
 
+/// Old module paths (`simloop::pct`, `simloop::policy`, `simloop::trace`,
+/// `simloop::fuzz::Bytes`), kept so code written against 0.1 still compiles; every item
+/// has one documented path at the crate root.
+#[doc(hidden)]
+pub mod pct {
+    pub use crate::policy::{Pct, Portfolio};
+}
+
 use std::future::Future;
 
-pub(crate) use event_loop::current_task_info;
-
-/// The task the running loop is polling right now (asyncio's `current_task`), or `None`
-/// outside a task (in a callback, or outside a running loop).
-///
-/// ```
-/// simloop::run(async {
-///     let me = simloop::current_task().unwrap();
-///     assert_eq!(me.name(), "Task-1");
-/// });
-/// assert!(simloop::current_task().is_none());
-/// ```
-pub fn current_task() -> Option<TaskInfo> {
-    event_loop::current_task_info()
-}
-
-/// Parses a seed as written in `SIMLOOP_SEED`: decimal, or hex with a `0x` prefix.
-///
-/// ```
-/// assert_eq!(simloop::parse_seed("42"), Ok(42));
-/// assert_eq!(simloop::parse_seed("0x2a"), Ok(42));
-/// assert!(simloop::parse_seed("forty-two").is_err());
-/// ```
-///
-/// # Errors
-/// A message naming what was expected and what was given.
-pub fn parse_seed(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => t.parse::<u64>(),
-    };
-    r.map_err(|e| {
-        format!("expected a u64 seed in decimal (42) or hex with 0x (0x2a), got {s:?} ({e})")
-    })
-}
-
-/// `SIMLOOP_SEED`, read through [`Env`] like every other variable.
-#[track_caller]
-pub(crate) fn env_seed() -> Option<u64> {
-    match Env::from_lookup(|k| {
-        (k == "SIMLOOP_SEED")
-            .then(|| std::env::var(k).ok())
-            .flatten()
-    }) {
-        Ok(env) => env.seed,
-        Err(e) => panic!("{e}"),
-    }
-}
+use event_loop::registry;
 
 /// Creates a new loop (asyncio's `new_event_loop`): [`Fifo`] unless `SIMLOOP_SEED` is set,
 /// then [`Random`] with that seed. It is not set as the current loop.
@@ -249,10 +233,10 @@ pub fn new_event_loop() -> EventLoop {
 /// ```
 #[track_caller]
 pub fn get_event_loop() -> EventLoop {
-    if let Some(lp) = event_loop::running_loop() {
+    if let Some(lp) = registry::running_loop() {
         return lp;
     }
-    if let Some(lp) = event_loop::current_loop() {
+    if let Some(lp) = registry::current_loop() {
         return lp;
     }
     let lp = new_event_loop();
@@ -269,7 +253,7 @@ pub fn get_event_loop() -> EventLoop {
 /// assert!(simloop::get_running_loop().is_err());
 /// ```
 pub fn set_event_loop(lp: Option<&EventLoop>) {
-    event_loop::set_current_loop(lp);
+    registry::set_current_loop(lp);
 }
 
 /// The loop running in this thread (asyncio's `get_running_loop`).
@@ -285,9 +269,8 @@ pub fn set_event_loop(lp: Option<&EventLoop>) {
 /// # Errors
 /// [`LoopError::NoRunningLoop`] outside a running loop.
 pub fn get_running_loop() -> Result<EventLoop, LoopError> {
-    event_loop::running_loop().ok_or(LoopError::NoRunningLoop)
+    registry::running_loop().ok_or(LoopError::NoRunningLoop)
 }
-
 /// Spawns `fut` on the running loop (asyncio's `create_task`).
 ///
 /// # Panics
@@ -297,7 +280,7 @@ pub fn create_task<F>(fut: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    match event_loop::running_loop() {
+    match registry::running_loop() {
         Some(lp) => lp.create_task(fut),
         None => panic!(
             "create_task: no running event loop ({})",
@@ -315,7 +298,7 @@ pub fn create_task_named<F>(name: impl Into<String>, fut: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    match event_loop::running_loop() {
+    match registry::running_loop() {
         Some(lp) => lp.create_task_named(name, fut),
         None => panic!(
             "create_task_named: no running event loop ({})",
@@ -344,7 +327,7 @@ pub fn run<F>(fut: F) -> F::Output
 where
     F: Future + 'static,
 {
-    if event_loop::running_loop().is_some() {
+    if registry::running_loop().is_some() {
         panic!("{:#}", LoopError::RunInRunningLoop);
     }
     let lp = new_event_loop();
@@ -382,12 +365,7 @@ where
 /// # Panics
 /// On the first failing seed, with the seed and the line that replays it.
 #[track_caller]
-pub fn check<F, Fut>(body: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future + 'static,
-    Fut::Output: CheckOutcome,
-{
+pub fn check<B: Body>(body: B) {
     Builder::new().check(body)
 }
 
@@ -410,12 +388,6 @@ where
 /// # Panics
 /// If the body fails, the replay diverges, or the trace is malformed.
 #[track_caller]
-pub fn replay<S, F, Fut>(source: S, body: F)
-where
-    S: TraceSource,
-    F: Fn() -> Fut,
-    Fut: Future + 'static,
-    Fut::Output: CheckOutcome,
-{
+pub fn replay<S: TraceSource, B: Body>(source: S, body: B) {
     Builder::new().replay(source).check(body)
 }

@@ -26,6 +26,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::event_loop::registry;
+
 /// A `tracing-subscriber` timer writing the running loop's virtual time and current task
 /// (or `-` outside a running loop). Never reads the wall clock.
 ///
@@ -44,10 +46,10 @@ pub struct VirtualTime;
 
 impl FormatTime for VirtualTime {
     fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
-        match crate::event_loop::running_loop() {
+        match registry::running_loop() {
             Some(lp) => {
                 write!(w, "{}", lp.time())?;
-                match crate::current_task() {
+                match registry::current_task() {
                     Some(t) => write!(w, " {}", t.name()),
                     None => w.write_str(" -"),
                 }

@@ -41,7 +41,7 @@ fn main() {
         .seeds(seeds.clone())
         .check_determinism(false)
         .capture_logs(false)
-        .run(program::body);
+        .try_check(program::body);
     let took = started.elapsed();
     match result {
         Ok(s) => println!(

@@ -1,5 +1,5 @@
 //! Fuzzes the schedule of `examples/deep_bug/program.rs`: the fuzzer's bytes choose which
-//! runnable task runs at each step (`simloop::fuzz::Bytes`). The program has a bug that
+//! runnable task runs at each step (`simloop::Bytes`). The program has a bug that
 //! needs five scheduling choices in a row to go one way; a crash is the fuzzer finding it.
 #![no_main]
 

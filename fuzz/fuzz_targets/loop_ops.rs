@@ -1,7 +1,7 @@
 //! Fuzzes the loop itself: an arbitrary program (spawns, yields, sleeps, cancels, awaits
 //! with timeouts, `call_soon`/`call_later` callbacks and their cancels, channel sends and
 //! receives, planted panics in tasks), drawn from the front of the input, runs twice under
-//! the schedule in the rest of the input (`simloop::fuzz::Bytes`). Asserts:
+//! the schedule in the rest of the input (`simloop::Bytes`). Asserts:
 //!
 //! - no panic escapes the loop: the planted task panics surface as
 //!   `TaskError::Panicked` (to whoever awaits the task) or `LoopError::TaskPanicked`

@@ -1,9 +1,9 @@
 //! Shrinking: reduce a failing schedule to a small one that fails the same way.
 //!
-//! When a sweep ([`Builder::run`]/[`check`](Builder::check)), a search
-//! ([`Builder::explore`]) or a replay fails, the shrinker first searches the schedules
+//! When a sweep ([`Builder::try_check`]/[`check`](Builder::check)), a search
+//! ([`Builder::check_all`]) or a replay fails, the shrinker first searches the schedules
 //! with fewer preemptions than the failing one, fewest first (the bounded search of
-//! [`Builder::explore`], with half the budget), for one that fails the same way. Then it
+//! [`Builder::check_all`], with half the budget), for one that fails the same way. Then it
 //! rewrites the best schedule so far as a list of *deviations* from a default scheduler
 //! (continue the task that just ran if it can, else asyncio's next item): the steps where
 //! the run chose something else, and re-runs modified lists — a deviation dropped, a group of them dropped, one moved
@@ -21,118 +21,26 @@
 //! original run.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::future::Future;
-use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::check::{cargo_test_line, CheckOutcome, Failure, FailureKind, Outcome};
+use super::body::Body;
+use super::builder::Builder;
+use super::report::{cargo_test_line, Failure, FailureKind, Outcome};
+use super::search::{ExploreSummary, Found};
+use super::shrunk::Shrunk;
 use crate::error::LoopError;
-use crate::event_loop::Builder;
-use crate::explore::{preemptions, ExploreSummary, Found, Guided, Pick, StepRecord};
+use crate::policy::guided::{preemptions, Guided, Pick, StepRecord};
 use crate::policy::CandidateKind;
-use crate::task::TaskId;
+use crate::task::id::TaskId;
 use crate::trace::{EventKind, PollOutcome, Trace};
-
-/// The re-runs a shrink may make unless [`Builder::shrink_budget`] says otherwise.
-pub const DEFAULT_SHRINK_BUDGET: u32 = 1000;
 
 /// Failing runs longer than this many steps are not shrunk (each re-run would be long).
 const MAX_SHRINK_STEPS: u64 = 100_000;
 
-/// How many events of the shrunk trace a report shows.
-const SHOWN: usize = 40;
-
-/// A failing schedule after shrinking. Its `Display` is the report's "shrunk schedule"
-/// section.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Shrunk {
-    /// The trace of the shrunk run (policy `shrunk`, no seed).
-    pub trace: Trace,
-    /// Preemptions in the original failing run.
-    pub preemptions_before: u32,
-    /// Preemptions in the shrunk run.
-    pub preemptions_after: u32,
-    /// Steps of the original failing run.
-    pub steps_before: u64,
-    /// Steps of the shrunk run.
-    pub steps_after: u64,
-    /// Distinct tasks polled in the original run.
-    pub tasks_before: usize,
-    /// Distinct tasks polled in the shrunk run.
-    pub tasks_after: usize,
-    /// One line per preemption (and per other departure from the default order), then
-    /// the failure.
-    pub story: Vec<String>,
-    /// Where the shrunk trace was written, if it could be.
-    pub path: Option<PathBuf>,
-    /// One line to paste that replays the shrunk schedule.
-    pub replay_command: String,
-    /// Re-runs the shrinker made.
-    pub runs: u32,
-}
-
-impl fmt::Display for Shrunk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "  shrunk schedule: {} preemption{} -> {}, {} steps -> {}, {} tasks -> {} ({} re-runs)",
-            self.preemptions_before,
-            if self.preemptions_before == 1 {
-                ""
-            } else {
-                "s"
-            },
-            self.preemptions_after,
-            self.steps_before,
-            self.steps_after,
-            self.tasks_before,
-            self.tasks_after,
-            self.runs
-        )?;
-        for line in &self.story {
-            writeln!(f, "    {line}")?;
-        }
-        let n = self.trace.len();
-        if n <= SHOWN {
-            writeln!(f, "  shrunk trace ({n} events):")?;
-        } else {
-            writeln!(f, "  shrunk trace (last {SHOWN} of {n} events):")?;
-        }
-        for line in self.trace.render_tail(SHOWN).lines() {
-            writeln!(f, "    {line}")?;
-        }
-        match &self.path {
-            Some(p) => writeln!(f, "  shrunk trace file: {}", p.display())?,
-            None => writeln!(f, "  shrunk trace file: (not written)")?,
-        }
-        writeln!(f, "  replay shrunk: {}", self.replay_command)
-    }
-}
-
 impl Builder {
-    /// Whether a failure is shrunk (default `true`): see the [`Shrunk`] section of the
-    /// report.
-    pub fn shrink(mut self, on: bool) -> Builder {
-        self.search.shrink = on;
-        self
-    }
-
-    /// The most re-runs one shrink may make (default 1,000).
-    pub fn shrink_budget(mut self, runs: u32) -> Builder {
-        self.search.shrink_budget = runs;
-        self
-    }
-
     /// Shrinks `failure`'s schedule if shrinking is on and the failure is a kind a
     /// schedule can explain; sets `failure.shrunk`.
-    pub(crate) fn shrink_failure<F, Fut>(&self, body: &F, failure: &mut Failure)
-    where
-        F: Fn() -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: CheckOutcome,
-    {
+    pub(crate) fn shrink_failure<B: Body>(&self, body: &B, failure: &mut Failure) {
         if !self.search.shrink || self.search.shrink_budget == 0 {
             return;
         }
@@ -167,17 +75,12 @@ impl Builder {
         failure.shrunk = Some(s);
     }
 
-    fn shrink_schedule<F, Fut>(
+    fn shrink_schedule<B: Body>(
         &self,
-        body: &F,
+        body: &B,
         original: &Trace,
         target: &(FailureKind, String),
-    ) -> Option<Shrunk>
-    where
-        F: Fn() -> Fut,
-        Fut: Future + 'static,
-        Fut::Output: CheckOutcome,
-    {
+    ) -> Option<Shrunk> {
         let budget = self.search.shrink_budget;
         let mut runs = 0u32;
         let try_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> Option<Run> {

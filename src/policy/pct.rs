@@ -41,7 +41,7 @@
 //! length assumes [`Pct::DEFAULT_STEPS`].
 //!
 //! [`Builder::check`]: crate::Builder::check
-//! [`Builder::run`]: crate::Builder::run
+//! [`Builder::run`]: crate::Builder::try_check
 //!
 //! ```
 //! use simloop::{EventLoop, Pct};
@@ -50,15 +50,13 @@
 //! assert_eq!(lp.seed(), Some(7));
 //! ```
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use super::{Candidate, CandidateKind, Decision, Policy, Random, Strategy};
 use crate::error::LoopError;
-use crate::policy::{Candidate, CandidateKind, Decision, Policy, Random};
 
 /// Initial priorities live in `[2^63, 2^64)`; change-point priorities are `LOW + i`;
 /// starvation demotions count down from `LOW - 1`.
@@ -124,7 +122,7 @@ impl Pct {
         Pct::build(seed, depth, Some(steps))
     }
 
-    fn build(seed: u64, depth: u32, steps: Option<u64>) -> Pct {
+    pub(crate) fn build(seed: u64, depth: u32, steps: Option<u64>) -> Pct {
         assert!(depth > 0, "Pct: depth must be at least 1");
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let k = steps.unwrap_or(Pct::DEFAULT_STEPS);
@@ -214,7 +212,7 @@ impl Pct {
 /// over at once under Random, so Random alone would learn a `k` far too small for a bug
 /// that needs that reader delayed). `k` is the maximum over all probes: an underestimate
 /// puts some steps out of reach of the change points, an overestimate only dilutes them.
-fn probes(steps: Option<u64>) -> Vec<Box<dyn Policy>> {
+pub(crate) fn probes(steps: Option<u64>) -> Vec<Box<dyn Policy>> {
     match steps {
         Some(_) => Vec::new(),
         None => {
@@ -286,146 +284,30 @@ impl Policy for Pct {
             // ran without a decision).
             self.items.remove(&(chosen.kind, chosen.id));
             if self.items.len() > 2 * cands.len() + 64 {
-                let live: std::collections::HashSet<(CandidateKind, u32)> =
+                let live: std::collections::BTreeSet<(CandidateKind, u32)> =
                     cands.iter().map(|c| (c.kind, c.id)).collect();
                 self.items.retain(|k, _| live.contains(k));
             }
         }
         Ok(i)
     }
+}
 
-    fn reseeded(&self, seed: u64) -> Option<Box<dyn Policy>> {
-        Some(Box::new(Pct::build(seed, self.depth, self.steps)))
+impl Strategy for Pct {
+    fn name(&self) -> String {
+        format!("pct{}", self.depth)
     }
-
+    fn for_seed(&self, seed: u64) -> Box<dyn Policy> {
+        Box::new(Pct::build(seed, self.depth, self.steps))
+    }
     fn length_probes(&self) -> Vec<Box<dyn Policy>> {
         probes(self.steps)
     }
-
-    fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Policy>> {
+    fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Strategy>> {
         Some(Box::new(Pct::build(
             self.seed,
             self.depth,
             Some(decisions.max(1)),
         )))
-    }
-}
-
-/// The default strategy of a sweep: seed `s` runs [`Random`] if `s % 3 == 0`, PCT of
-/// depth 2 if `s % 3 == 1` and PCT of depth 3 if `s % 3 == 2`.
-///
-/// The choice depends only on the seed, so a seed's replay line (`SIMLOOP_SEED`) runs the
-/// same policy; the trace header and the failure report name it (`random`, `pct2`,
-/// `pct3`). Like [`Pct`], the portfolio learns the run length from probe runs at the
-/// start of a sweep. Used directly as a loop's policy, a portfolio is seed 0's pick.
-///
-/// ```
-/// use simloop::{Policy, Portfolio};
-/// let p = Portfolio::new();
-/// let names: Vec<String> = (0..3).map(|s| p.reseeded(s).unwrap().name()).collect();
-/// assert_eq!(names, ["random", "pct2", "pct3"]);
-/// ```
-pub struct Portfolio {
-    steps: Option<u64>,
-    /// Seed 0's pick, for direct use.
-    inner: Box<dyn Policy>,
-}
-
-impl std::fmt::Debug for Portfolio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Portfolio")
-            .field("steps", &self.steps)
-            .finish()
-    }
-}
-
-impl Default for Portfolio {
-    fn default() -> Portfolio {
-        Portfolio::new()
-    }
-}
-
-impl Portfolio {
-    /// The portfolio, learning the run length in a sweep.
-    pub fn new() -> Portfolio {
-        Portfolio::build(None)
-    }
-
-    /// The portfolio with a given run length for its PCT seeds.
-    ///
-    /// # Panics
-    /// If `steps` is 0.
-    pub fn with_steps(steps: u64) -> Portfolio {
-        assert!(steps > 0, "Portfolio: the run length must be at least 1");
-        Portfolio::build(Some(steps))
-    }
-
-    fn build(steps: Option<u64>) -> Portfolio {
-        Portfolio {
-            steps,
-            inner: pick(0, steps),
-        }
-    }
-
-    /// The policy seed `seed` runs.
-    pub fn pick(&self, seed: u64) -> Box<dyn Policy> {
-        pick(seed, self.steps)
-    }
-}
-
-fn pick(seed: u64, steps: Option<u64>) -> Box<dyn Policy> {
-    match seed % 3 {
-        0 => Box::new(Random::new(seed)),
-        r => Box::new(Pct::build(seed, r as u32 + 1, steps)),
-    }
-}
-
-impl Policy for Portfolio {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn seed(&self) -> Option<u64> {
-        self.inner.seed()
-    }
-
-    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        self.inner.choose(d)
-    }
-
-    fn reseeded(&self, seed: u64) -> Option<Box<dyn Policy>> {
-        Some(self.pick(seed))
-    }
-
-    fn length_probes(&self) -> Vec<Box<dyn Policy>> {
-        probes(self.steps)
-    }
-
-    fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Policy>> {
-        Some(Box::new(Portfolio::build(Some(decisions.max(1)))))
-    }
-}
-
-/// Counts the real decisions of the policy it wraps (a probe run of a sweep).
-pub(crate) struct CountDecisions {
-    pub(crate) inner: Box<dyn Policy>,
-    pub(crate) count: Rc<Cell<u64>>,
-}
-
-impl Policy for CountDecisions {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn seed(&self) -> Option<u64> {
-        self.inner.seed()
-    }
-    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        if d.candidates.len() >= 2 {
-            self.count.set(self.count.get() + 1);
-        }
-        self.inner.choose(d)
-    }
-    fn buggify(&mut self, site: u32) -> Option<bool> {
-        self.inner.buggify(site)
     }
 }

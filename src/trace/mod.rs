@@ -1,16 +1,21 @@
 //! Execution traces: a compact, replayable record of everything the loop did.
 //!
-//! The loop appends 8-byte records on its hot path; [`Trace`] decodes them
-//! into [`Event`]s, renders them in a stable, versioned text format (see
-//! [`Trace`]'s `Display` impl), parses that format back ([`FromStr`]), and
-//! digests it into a 64-bit fingerprint for cheap determinism checks.
+//! The loop appends 8-byte records on its hot path ([`Trace`]'s recording methods,
+//! here); [`Trace`] decodes them into [`Event`]s. Only [`format`] knows the text:
+//! it renders the stable, versioned format and parses it back. [`diff`] finds the first
+//! differing event of two traces; [`digest`] is the 64-bit FNV-1a fingerprint used for
+//! cheap determinism checks (and by anything else in the crate that needs a stable hash).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::{self, Write as _};
-use std::str::FromStr;
+use std::collections::BTreeMap;
 
-use crate::task::TaskId;
-use crate::time::Instant;
+use crate::task::id::TaskId;
+use crate::time::instant::Instant;
+
+pub(crate) mod diff;
+pub(crate) mod digest;
+pub(crate) mod format;
+
+pub use format::ParseError;
 
 /// A task was created and its first step queued (id = task). Not a step.
 pub(crate) const SPAWN: u8 = 0;
@@ -35,14 +40,6 @@ pub(crate) const STOP: u8 = 8;
 pub(crate) const DESTROY: u8 = 9;
 /// A `buggify()` call returned (id = site hash, flag = 0 or 1). Not a step.
 pub(crate) const BUGGIFY: u8 = 10;
-
-const HEADER_PREFIX: &str = "simloop-trace v1";
-const HEADER_EXPECTED: &str = "\"simloop-trace v1 header\"";
-const KINDS_EXPECTED: &str =
-    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy, buggify";
-const SITE_EXPECTED: &str = "buggify site (0x and 8 lowercase hex digits)";
-const OUTCOME_EXPECTED: &str = "poll outcome (pending, ready, panicked, cancelled)";
-const EOL: &str = "<end of line>";
 
 const fn is_step_kind(kind: u8) -> bool {
     matches!(kind, POLL | TIMER | CALLBACK | STOP)
@@ -234,7 +231,7 @@ impl Trace {
     /// An empty trace for a loop using scheduling `policy` (non-empty, no
     /// whitespace) and optional `seed`.
     pub(crate) fn new(policy: &str, seed: Option<u64>) -> Trace {
-        debug_assert!(valid_policy(policy), "bad policy name {policy:?}");
+        debug_assert!(format::valid_policy(policy), "bad policy name {policy:?}");
         Trace {
             policy: policy.to_owned(),
             seed,
@@ -361,264 +358,7 @@ impl Trace {
     pub fn memory_bytes(&self) -> usize {
         self.recs.len() * std::mem::size_of::<Rec>()
     }
-
-    /// 64-bit FNV-1a hash of the rendered text: a stable fingerprint of the
-    /// run, identical across machines and Rust versions.
-    pub fn digest(&self) -> u64 {
-        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
-        // Fnv1a::write_str never fails.
-        let _ = write!(hasher, "{self}");
-        hasher.0
-    }
-
-    /// The header line followed by the last `n` event lines.
-    pub fn render_tail(&self, n: usize) -> String {
-        let mut out = String::new();
-        let skip = self.events.saturating_sub(n);
-        let _ = self.write_header(&mut out);
-        for event in self.events().skip(skip) {
-            let _ = self.write_event(&mut out, &event);
-        }
-        out
-    }
-
-    /// The index of the first event line that differs between the two traces
-    /// (headers are not compared), with each side's rendered line (without
-    /// newline; `None` where that side has no more events). `None` if all
-    /// event lines are equal.
-    pub fn first_difference(
-        &self,
-        other: &Trace,
-    ) -> Option<(usize, Option<String>, Option<String>)> {
-        let (mut a, mut b) = (self.events(), other.events());
-        let mut index = 0;
-        loop {
-            let left = a.next().map(|e| self.line(&e));
-            let right = b.next().map(|e| other.line(&e));
-            if left.is_none() && right.is_none() {
-                return None;
-            }
-            if left != right {
-                return Some((index, left, right));
-            }
-            index += 1;
-        }
-    }
-
-    fn line(&self, event: &Event) -> String {
-        let mut out = String::new();
-        let _ = self.write_event(&mut out, event);
-        out.pop();
-        out
-    }
-
-    fn write_header<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
-        write!(w, "{HEADER_PREFIX} policy={} seed=", self.policy)?;
-        match self.seed {
-            Some(seed) => writeln!(w, "{seed}"),
-            None => writeln!(w, "none"),
-        }
-    }
-
-    fn write_event<W: fmt::Write + ?Sized>(&self, w: &mut W, event: &Event) -> fmt::Result {
-        write!(w, "{} {} ", event.step, Secs(event.time))?;
-        match event.kind {
-            EventKind::Spawn { task } => {
-                write!(w, "spawn {}", task.as_u32())?;
-                if let Some(name) = self.names.get(&task.as_u32()) {
-                    w.write_char(' ')?;
-                    write_quoted(w, name)?;
-                }
-            }
-            EventKind::Poll { task, outcome } => {
-                write!(w, "poll {} {}", task.as_u32(), outcome.as_str())?
-            }
-            EventKind::Wake { task } => write!(w, "wake {}", task.as_u32())?,
-            EventKind::Timer { timer } => write!(w, "timer {timer}")?,
-            EventKind::Callback { handle } => write!(w, "callback {handle}")?,
-            EventKind::Cancel { task } => write!(w, "cancel {}", task.as_u32())?,
-            EventKind::Clock { .. } => w.write_str("clock")?,
-            EventKind::Stop => w.write_str("stop")?,
-            EventKind::Destroy { task } => write!(w, "destroy {}", task.as_u32())?,
-            EventKind::Buggify { site, fired } => {
-                write!(w, "buggify {site:#010x} {}", u8::from(fired))?
-            }
-        }
-        w.write_char('\n')
-    }
-
-    fn parse_event(&mut self, line: &str, spawned: &mut BTreeSet<u32>) -> Result<(), Fail> {
-        let mut cols = line.splitn(4, ' ');
-        let step_tok = cols.next().unwrap_or("");
-        let step = parse_u64(step_tok, "step number")?;
-        let time_tok = next_tok(&mut cols, "time")?;
-        let time = parse_time(time_tok)?;
-        let kind_tok = next_tok(&mut cols, KINDS_EXPECTED)?;
-        let kind = match kind_tok {
-            "spawn" => SPAWN,
-            "poll" => POLL,
-            "wake" => WAKE,
-            "timer" => TIMER,
-            "callback" => CALLBACK,
-            "cancel" => CANCEL,
-            "clock" => CLOCK,
-            "stop" => STOP,
-            "destroy" => DESTROY,
-            "buggify" => BUGGIFY,
-            _ => return fail(KINDS_EXPECTED, kind_tok),
-        };
-        let want_step = self.steps + u64::from(is_step_kind(kind));
-        if step != want_step {
-            return fail(format!("step {want_step}"), step_tok);
-        }
-        if kind == CLOCK {
-            if time <= self.now {
-                return fail(format!("time later than {}", Secs(self.now)), time_tok);
-            }
-        } else if time != self.now {
-            return fail(format!("time {}", Secs(self.now)), time_tok);
-        }
-        let rest = cols.next();
-        if kind == SPAWN {
-            let rest = rest.ok_or_else(|| fail_of("task id", EOL))?;
-            let (id_tok, name) = match rest.split_once(' ') {
-                Some((id_tok, quoted)) => (id_tok, Some(unquote(quoted)?)),
-                None => (rest, None),
-            };
-            let id = parse_u32(id_tok, "task id")?;
-            if !spawned.insert(id) {
-                return fail("task id not spawned before", id_tok);
-            }
-            self.push(SPAWN, 0, id);
-            if let Some(name) = name {
-                self.set_name(TaskId::from_raw(id), &name);
-            }
-            return Ok(());
-        }
-        let mut args = rest.into_iter().flat_map(|r| r.split(' '));
-        match kind {
-            CLOCK => self.push_clock(time),
-            STOP => self.push(STOP, 0, 0),
-            BUGGIFY => {
-                let site_tok = next_tok(&mut args, SITE_EXPECTED)?;
-                let site = site_tok
-                    .strip_prefix("0x")
-                    .filter(|h| {
-                        h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                    })
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| fail_of(SITE_EXPECTED, site_tok))?;
-                let fired = match next_tok(&mut args, "0 or 1")? {
-                    "0" => false,
-                    "1" => true,
-                    other => return fail("0 or 1", other),
-                };
-                self.push_buggify(site, fired);
-            }
-            POLL => {
-                let id = parse_u32(next_tok(&mut args, "task id")?, "task id")?;
-                let out_tok = next_tok(&mut args, OUTCOME_EXPECTED)?;
-                let outcome = match out_tok {
-                    "pending" => PollOutcome::Pending,
-                    "ready" => PollOutcome::Ready,
-                    "panicked" => PollOutcome::Panicked,
-                    "cancelled" => PollOutcome::Cancelled,
-                    _ => return fail(OUTCOME_EXPECTED, out_tok),
-                };
-                self.push(POLL, outcome.to_flag(), id);
-            }
-            _ => {
-                let what = if matches!(kind, TIMER | CALLBACK) {
-                    "sequence number"
-                } else {
-                    "task id"
-                };
-                let id = parse_u32(next_tok(&mut args, what)?, what)?;
-                self.push(kind, 0, id);
-            }
-        }
-        match args.next() {
-            Some(extra) => fail("end of line", extra),
-            None => Ok(()),
-        }
-    }
 }
-
-impl fmt::Display for Trace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_header(f)?;
-        for event in self.events() {
-            self.write_event(f, &event)?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Trace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Trace")
-            .field("policy", &self.policy)
-            .field("seed", &self.seed)
-            .field("events", &self.events)
-            .field("steps", &self.steps)
-            .field("end_time", &self.now)
-            .finish()
-    }
-}
-
-impl FromStr for Trace {
-    type Err = ParseError;
-
-    fn from_str(s: &str) -> Result<Trace, ParseError> {
-        let mut trace: Option<Trace> = None;
-        let mut spawned = BTreeSet::new();
-        let mut lines = 0;
-        for (i, raw) in s.split('\n').enumerate() {
-            lines = i + 1;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let result = match trace.as_mut() {
-                Some(t) => t.parse_event(line, &mut spawned),
-                None => parse_header(line).map(|t| trace = Some(t)),
-            };
-            result.map_err(|(expected, found)| ParseError {
-                line: lines,
-                expected,
-                found,
-            })?;
-        }
-        trace.ok_or_else(|| ParseError {
-            line: lines,
-            expected: HEADER_EXPECTED.to_owned(),
-            found: "<end of input>".to_owned(),
-        })
-    }
-}
-
-/// Why a trace text could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    /// 1-based number of the offending line.
-    pub line: usize,
-    /// What the parser expected.
-    pub expected: String,
-    /// What it found instead.
-    pub found: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "trace line {}: expected {}, found {:?}",
-            self.line, self.expected, self.found
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Decodes records into events.
 struct Events<'a> {
@@ -673,166 +413,9 @@ impl Iterator for Events<'_> {
     }
 }
 
-/// Streams bytes into a 64-bit FNV-1a hash.
-struct Fnv1a(u64);
-
-impl fmt::Write for Fnv1a {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for &b in s.as_bytes() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Ok(())
-    }
-}
-
-/// Formats an instant as seconds with exactly nine decimals.
-struct Secs(Instant);
-
-impl fmt::Display for Secs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ns = self.0.as_nanos();
-        write!(f, "{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
-    }
-}
-
-fn write_quoted<W: fmt::Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
-    w.write_char('"')?;
-    for c in s.chars() {
-        match c {
-            '\\' => w.write_str("\\\\")?,
-            '"' => w.write_str("\\\"")?,
-            '\n' => w.write_str("\\n")?,
-            '\r' => w.write_str("\\r")?,
-            '\t' => w.write_str("\\t")?,
-            c if c.is_control() => write!(w, "\\u{{{:02x}}}", u32::from(c))?,
-            c => w.write_char(c)?,
-        }
-    }
-    w.write_char('"')
-}
-
-/// (expected, found)
-type Fail = (String, String);
-
-fn fail_of(expected: impl Into<String>, found: &str) -> Fail {
-    (expected.into(), found.to_owned())
-}
-
-fn fail<T>(expected: impl Into<String>, found: &str) -> Result<T, Fail> {
-    Err(fail_of(expected, found))
-}
-
-fn next_tok<'a>(it: &mut impl Iterator<Item = &'a str>, what: &str) -> Result<&'a str, Fail> {
-    it.next().ok_or_else(|| fail_of(what, EOL))
-}
-
-fn valid_policy(policy: &str) -> bool {
-    !policy.is_empty() && !policy.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Parses a canonical decimal (digits only, no leading zeros).
-fn parse_u64(tok: &str, what: &str) -> Result<u64, Fail> {
-    let canonical = !tok.is_empty()
-        && tok.bytes().all(|b| b.is_ascii_digit())
-        && (tok == "0" || !tok.starts_with('0'));
-    match tok.parse() {
-        Ok(n) if canonical => Ok(n),
-        _ => fail(what, tok),
-    }
-}
-
-fn parse_u32(tok: &str, what: &str) -> Result<u32, Fail> {
-    let n = parse_u64(tok, what)?;
-    u32::try_from(n).or_else(|_| fail(what, tok))
-}
-
-fn parse_time(tok: &str) -> Result<Instant, Fail> {
-    const WHAT: &str = "time in seconds with 9 decimals";
-    let (secs, frac) = tok.split_once('.').ok_or_else(|| fail_of(WHAT, tok))?;
-    if frac.len() != 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return fail(WHAT, tok);
-    }
-    let secs = parse_u64(secs, WHAT).map_err(|_| fail_of(WHAT, tok))?;
-    let frac: u64 = frac.parse().map_err(|_| fail_of(WHAT, tok))?;
-    secs.checked_mul(1_000_000_000)
-        .and_then(|ns| ns.checked_add(frac))
-        .map(Instant::from_nanos)
-        .ok_or_else(|| fail_of(WHAT, tok))
-}
-
-fn parse_header(line: &str) -> Result<Trace, Fail> {
-    let mut parts = line.split(' ');
-    let (magic, version) = (parts.next(), parts.next());
-    if magic != Some("simloop-trace") || version != Some("v1") {
-        return fail(HEADER_EXPECTED, line);
-    }
-    let policy = match parts.next().and_then(|p| p.strip_prefix("policy=")) {
-        Some(p) if valid_policy(p) => p,
-        other => return fail("policy=<name>", other.unwrap_or(EOL)),
-    };
-    let seed_tok = next_tok(&mut parts, "seed=<u64 | none>")?;
-    let seed = match seed_tok.strip_prefix("seed=") {
-        Some("none") => None,
-        Some(n) => Some(
-            parse_u64(n, "seed=<u64 | none>")
-                .map_err(|_| fail_of("seed=<u64 | none>", seed_tok))?,
-        ),
-        None => return fail("seed=<u64 | none>", seed_tok),
-    };
-    if let Some(extra) = parts.next() {
-        return fail("end of line", extra);
-    }
-    Ok(Trace::new(policy, seed))
-}
-
-/// Inverts [`write_quoted`] exactly, rejecting anything it would not produce.
-fn unquote(quoted: &str) -> Result<String, Fail> {
-    const WHAT: &str = "quoted task name";
-    let bad = || fail_of(WHAT, quoted);
-    let inner = quoted
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .ok_or_else(bad)?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        let c = match c {
-            '\\' => match chars.next().ok_or_else(bad)? {
-                '\\' => '\\',
-                '"' => '"',
-                'n' => '\n',
-                'r' => '\r',
-                't' => '\t',
-                'u' => {
-                    let mut hex = 0;
-                    for want in ['{', 'x', 'x', '}'] {
-                        let got = chars.next().ok_or_else(bad)?;
-                        match (want, got) {
-                            ('x', '0'..='9' | 'a'..='f') => {
-                                hex = hex * 16 + got.to_digit(16).ok_or_else(bad)?
-                            }
-                            _ if want == got => {}
-                            _ => return Err(bad()),
-                        }
-                    }
-                    match char::from_u32(hex) {
-                        Some(c) if c.is_control() && !matches!(c, '\n' | '\r' | '\t') => c,
-                        _ => return Err(bad()),
-                    }
-                }
-                _ => return Err(bad()),
-            },
-            '"' => return Err(bad()),
-            c if c.is_control() => return Err(bad()),
-            c => c,
-        };
-        out.push(c);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::format::{HEADER_EXPECTED, KINDS_EXPECTED, OUTCOME_EXPECTED, SITE_EXPECTED};
     use super::*;
 
     fn t(n: u32) -> TaskId {

@@ -1,0 +1,169 @@
+//! Bounded exhaustive search: every distinct schedule with at most `c` preemptions.
+//!
+//! [`Builder::check_all`] runs the test body once per schedule (a fresh loop and a fresh
+//! future each time: stateless model checking, as loom does) and enumerates the schedules
+//! depth-first over the loop's decision points. A *preemption* is a step at which the task
+//! that just ran could have run again (it is among the candidates) and something else was
+//! chosen instead. Switching when the previous item cannot continue (it awaits a timer, a
+//! lock, another task, or it was a callback or timer) is free, so every such choice is
+//! explored at every bound. Timer ties, callbacks and the stop request are candidates like
+//! task steps, so their orders are explored too.
+//!
+//! The search deepens iteratively: first every schedule with no preemption, then every
+//! schedule with exactly one, and so on up to [`max_preemptions`](Builder::max_preemptions)
+//! (default 2). No schedule is run twice: each run follows a prefix of choices and then a
+//! default (continue the task that just ran if it can, else asyncio's next item), and a
+//! new schedule is only ever derived from the last run by changing one choice *after* the
+//! last changed one. The first failing schedule is therefore one with the fewest
+//! preemptions, and it is reported like a sweep's failure, with a trace file that replays
+//! with `SIMLOOP_REPLAY` (a schedule has no seed).
+//!
+//! Limits: the default keeps running a task while it can, so a task that spins (`loop {
+//! if ready { break } yield_now().await }`) waiting for another never lets it run without
+//! a preemption, and such a schedule ends at the step limit; give spinning tests a small
+//! [`max_steps`](Builder::max_steps), or wait on a channel or lock instead of spinning.
+//! The search runs each schedule once and does not run the determinism double-check of a
+//! sweep, but a run that does not follow its prefix fails with a nondeterminism error.
+//!
+//! ```
+//! use std::{cell::Cell, rc::Rc};
+//! // Two tasks each yield once: how many schedules are there?
+//! let summary = simloop::Builder::new()
+//!     .env(simloop::Env::default())
+//!     .max_preemptions(2)
+//!     .try_check_all(|| async {
+//!         let n = Rc::new(Cell::new(0));
+//!         let a = simloop::create_task({ let n = n.clone(); async move { simloop::yield_now().await; n.set(n.get() + 1) } });
+//!         let b = simloop::create_task({ let n = n.clone(); async move { simloop::yield_now().await; n.set(n.get() + 1) } });
+//!         a.await.unwrap();
+//!         b.await.unwrap();
+//!         assert_eq!(n.get(), 2);
+//!     })
+//!     .unwrap();
+//! assert!(summary.schedules > 1);
+//! assert!(summary.to_string().starts_with("explored all"));
+//! ```
+
+use std::path::PathBuf;
+
+use super::body::Body;
+use super::builder::Builder;
+use super::report::{
+    cargo_test_line, default_test_name, failure_step, write_trace, Failure, FailureKind,
+};
+use super::search::{ExploreSummary, Found};
+use crate::env::Env;
+
+impl Builder {
+    pub(crate) fn explore_unshrunk<B: Body>(
+        &self,
+        body: &B,
+    ) -> Result<ExploreSummary, Box<Failure>> {
+        let test = self.name.clone().unwrap_or_else(default_test_name);
+        let opts = self.search;
+        let failure = |source: String, kind: FailureKind, message: String| {
+            Failure::without_run(
+                &test,
+                source,
+                "explore".to_owned(),
+                kind,
+                message,
+                "(nothing to replay)",
+            )
+        };
+        let env = match self.env.clone() {
+            Some(e) => e,
+            None => Env::from_process().map_err(|e| {
+                Box::new(failure(
+                    "setup".to_owned(),
+                    FailureKind::BadInput,
+                    e.to_string(),
+                ))
+            })?,
+        };
+        if self.replay.is_some() || env.replay.is_some() {
+            return self.sweep_or_replay(body).map(|s| ExploreSummary {
+                schedules: s.runs,
+                max_preemptions: opts.max_preemptions,
+                per_level: Vec::new(),
+                complete: false,
+                steps: s.steps,
+                replayed: true,
+            });
+        }
+        let dir = env
+            .trace_dir
+            .clone()
+            .or_else(|| self.trace_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("target/simloop"));
+
+        let mut summary = ExploreSummary {
+            schedules: 0,
+            max_preemptions: opts.max_preemptions,
+            per_level: Vec::new(),
+            complete: true,
+            steps: 0,
+            replayed: false,
+        };
+        match self.search(
+            body,
+            opts.max_preemptions,
+            opts.max_schedules,
+            &mut summary,
+            "explore",
+            |o| o.result.is_err(),
+        ) {
+            Found::Nothing => Ok(summary),
+            Found::Limit { level: k } => {
+                let message = format!(
+                    "the search needs more than {} schedules (max_schedules) at {} \
+                     preemption{}; it ran {} without a failure. Lower max_preemptions, \
+                     shrink the test, or raise max_schedules",
+                    opts.max_schedules,
+                    k,
+                    if k == 1 { "" } else { "s" },
+                    summary.schedules
+                );
+                let mut f = failure(
+                    format!("bounded search (≤ {} preemptions)", opts.max_preemptions),
+                    FailureKind::SearchLimit,
+                    message,
+                );
+                f.seeds_passed = summary.schedules;
+                Err(Box::new(f))
+            }
+            Found::Run {
+                outcome,
+                preemptions,
+                ..
+            } => {
+                let n = summary.schedules;
+                let source = format!(
+                    "explored schedule {n} ({preemptions} preemption{})",
+                    if preemptions == 1 { "" } else { "s" }
+                );
+                let (trace_path, write_err) = write_trace(&dir, &test, "explore", &outcome.trace);
+                let replay_command = match &trace_path {
+                    Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test),
+                    None => "(the trace file could not be written)".to_owned(),
+                };
+                let outcome = *outcome;
+                let Err((kind, mut message)) = outcome.result else {
+                    unreachable!("the search stops only at a failing run")
+                };
+                if let Some(e) = write_err {
+                    message.push_str(&format!(" (and the trace file could not be written: {e})"));
+                }
+                let mut f = failure(source, kind, message);
+                f.step = failure_step(&f.kind, outcome.steps);
+                f.time = outcome.time;
+                f.trace = outcome.trace;
+                f.trace_path = trace_path;
+                f.replay_command = replay_command;
+                f.log = outcome.log;
+                f.seeds_passed = n - 1;
+                Err(Box::new(f))
+            }
+        }
+    }
+}

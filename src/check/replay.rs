@@ -1,0 +1,81 @@
+//! Replaying a recorded trace (`SIMLOOP_REPLAY`, [`replay`](crate::replay),
+//! `Builder::replay`): step for step, then byte for byte.
+
+use std::path::{Path, PathBuf};
+
+use super::body::Body;
+use super::builder::Builder;
+use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Summary};
+use crate::error::LoopError;
+use crate::policy::Replay;
+use crate::trace::Trace;
+
+impl Builder {
+    pub(crate) fn replay_run<B: Body>(
+        &self,
+        test: &str,
+        dir: &Path,
+        recorded: Trace,
+        path: Option<PathBuf>,
+        body: &B,
+    ) -> Result<Summary, Box<Failure>> {
+        let source = match &path {
+            Some(p) => format!("replay of {}", p.display()),
+            None => "replay of a recorded trace".to_owned(),
+        };
+        let mut outcome = self.run_one(Box::new(Replay::new(&recorded)), body);
+        // A faithful replay reproduces the recorded trace byte for byte; anything else is
+        // a divergence, reported at the first line that differs.
+        if !matches!(
+            &outcome.result,
+            Err((FailureKind::Loop(LoopError::Divergence { .. }), _))
+        ) {
+            if let Some((line, want, got)) = recorded.first_difference(&outcome.trace) {
+                let e = LoopError::Divergence {
+                    step: outcome.steps,
+                    expected: format!(
+                        "event {} to be {}",
+                        line + 1,
+                        want.as_deref().unwrap_or("the end of the trace")
+                    ),
+                    runnable: format!(
+                        "(the replay recorded {})",
+                        got.as_deref().unwrap_or("the end of the run")
+                    ),
+                };
+                let msg = match &outcome.result {
+                    Err((_, m)) => format!("{e} (the replay also failed: {m})"),
+                    Ok(()) => e.to_string(),
+                };
+                outcome.result = Err((FailureKind::Loop(e), msg));
+            }
+        }
+        match std::mem::replace(&mut outcome.result, Ok(())) {
+            Ok(()) => Ok(Summary {
+                runs: 1,
+                determinism_checked: 0,
+                steps: outcome.steps,
+            }),
+            Err((kind, message)) => {
+                let (trace_path, _) = write_trace(dir, test, "replay", &outcome.trace);
+                // The replay line must follow the *recorded* trace: its own file, or a
+                // copy of an in-memory trace written next to the replay's.
+                let shown = match &path {
+                    Some(p) => Some(p.clone()),
+                    None => write_trace(dir, test, "recorded", &recorded).0,
+                };
+                let replay_command = match (&shown, recorded.seed()) {
+                    (Some(p), _) => {
+                        cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), test)
+                    }
+                    (None, Some(s)) => cargo_test_line(&format!("SIMLOOP_SEED={s:#x}"), test),
+                    (None, None) => "(no trace file to replay)".to_owned(),
+                };
+                let mut f = outcome.into_failure(test, recorded.seed(), source, kind, message);
+                f.trace_path = trace_path;
+                f.replay_command = replay_command;
+                Err(Box::new(f))
+            }
+        }
+    }
+}

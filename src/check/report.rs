@@ -1,0 +1,325 @@
+//! Failure reports: [`Failure`] (its `Display` is the report), [`Summary`], the one
+//! place a failure is printed and raised, trace files and replay lines.
+
+use std::fmt;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::shrunk::Shrunk;
+use crate::error::LoopError;
+use crate::time::instant::Instant;
+use crate::trace::Trace;
+
+/// How many trace events and log lines a failure report shows.
+const TAIL: usize = 20;
+
+/// What went wrong in a failing run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The body, or a task whose panic reached the body, panicked.
+    Panicked,
+    /// The body returned `Err`.
+    ReturnedErr,
+    /// The loop failed: deadlock, step limit, unobserved task panic, replay divergence,
+    /// nondeterminism, …
+    Loop(LoopError),
+    /// The sweep could not start: a malformed environment variable or trace file, or a
+    /// policy that cannot be re-seeded.
+    BadInput,
+    /// A bounded search ([`Builder::explore`]) hit its schedule limit before finishing.
+    SearchLimit,
+}
+
+/// A failing run, with everything needed to understand and replay it. Its `Display` is
+/// the report `check` prints.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The test's name (the builder's `name`, else the test thread's name).
+    pub test: String,
+    /// The failing seed (`None` for a replay or bad input).
+    pub seed: Option<u64>,
+    /// What was run: `seed 0x2a`, `replay of <path>`, ….
+    pub source: String,
+    /// The policy's name.
+    pub policy: String,
+    /// The step at which the run stopped.
+    pub step: u64,
+    /// The virtual time at which it stopped.
+    pub time: Instant,
+    /// The kind of failure.
+    pub kind: FailureKind,
+    /// The panic message or error.
+    pub message: String,
+    /// The full trace of the failing run.
+    pub trace: Trace,
+    /// Where the full trace was written, if it could be.
+    pub trace_path: Option<PathBuf>,
+    /// One line to paste that replays the failure.
+    pub replay_command: String,
+    /// The failing run's `tracing` log (virtual-time stamped).
+    pub log: String,
+    /// How many seeds passed before this one.
+    pub seeds_passed: u64,
+    /// The seed range of the sweep, if it was one.
+    pub sweep: Option<Range<u64>>,
+    /// The failing schedule reduced by the shrinker, if shrinking ran and found one.
+    pub shrunk: Option<Shrunk>,
+}
+
+impl Failure {
+    /// A short summary: the seed, the message and the replay line.
+    pub fn summary(&self) -> String {
+        format!(
+            "simloop: {} failed under {}: {}\n  replay: {}",
+            self.test, self.source, self.message, self.replay_command
+        )
+    }
+}
+
+fn indent(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for line in text.lines() {
+        writeln!(f, "    {line}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "simloop: test `{}` failed", self.test)?;
+        if self.kind == FailureKind::BadInput {
+            write!(f, "  under:      {}", self.source)?;
+        } else {
+            write!(f, "  under:      {} (policy {})", self.source, self.policy)?;
+        }
+        if let Some(r) = &self.sweep {
+            write!(
+                f,
+                ", after {} passing seed{} of the sweep {}..{}",
+                self.seeds_passed,
+                if self.seeds_passed == 1 { "" } else { "s" },
+                r.start,
+                r.end
+            )?;
+        }
+        writeln!(f)?;
+        let what = match &self.kind {
+            FailureKind::Panicked => "panicked",
+            FailureKind::ReturnedErr => "returned an error",
+            FailureKind::Loop(_) => "loop error",
+            FailureKind::BadInput => "bad input",
+            FailureKind::SearchLimit => "search limit",
+        };
+        writeln!(f, "  failure:    {what}: {}", self.message)?;
+        writeln!(
+            f,
+            "  at:         step {}, virtual time {}",
+            self.step, self.time
+        )?;
+        if !matches!(self.kind, FailureKind::BadInput | FailureKind::SearchLimit) {
+            writeln!(f, "  last {TAIL} trace events:")?;
+            indent(f, &self.trace.render_tail(TAIL))?;
+            let lines: Vec<&str> = self.log.lines().collect();
+            if !lines.is_empty() {
+                let from = lines.len().saturating_sub(TAIL);
+                writeln!(
+                    f,
+                    "  log of this run (last {} of {} lines):",
+                    lines.len() - from,
+                    lines.len()
+                )?;
+                for l in &lines[from..] {
+                    writeln!(f, "    {l}")?;
+                }
+            }
+            match &self.trace_path {
+                Some(p) => writeln!(f, "  full trace: {}", p.display())?,
+                None => writeln!(f, "  full trace: (not written)")?,
+            }
+            if let Some(s) = &self.shrunk {
+                write!(f, "{s}")?;
+            }
+        }
+        write!(f, "  replay:     {}", self.replay_command)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// What a passing sweep did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Seeds (or replays) run.
+    pub runs: u64,
+    /// Seeds that were run twice and compared.
+    pub determinism_checked: u64,
+    /// Steps taken over all runs.
+    pub steps: u64,
+}
+
+/// The result of one run of a body.
+pub(crate) struct Outcome {
+    pub(crate) result: Result<(), (FailureKind, String)>,
+    pub(crate) trace: Trace,
+    pub(crate) steps: u64,
+    pub(crate) time: Instant,
+    pub(crate) log: String,
+}
+
+impl Failure {
+    /// A failure that happened before any run (bad input, a search limit): no trace.
+    pub(crate) fn without_run(
+        test: &str,
+        source: String,
+        policy: String,
+        kind: FailureKind,
+        message: String,
+        replay_command: &str,
+    ) -> Failure {
+        Failure {
+            test: test.to_owned(),
+            seed: None,
+            source,
+            trace: Trace::new(&policy, None),
+            policy,
+            step: 0,
+            time: Instant::ZERO,
+            kind,
+            message,
+            trace_path: None,
+            replay_command: replay_command.to_owned(),
+            log: String::new(),
+            seeds_passed: 0,
+            sweep: None,
+            shrunk: None,
+        }
+    }
+}
+
+impl Outcome {
+    /// This run as a failure report; the caller adds the trace file, the replay line and
+    /// the sweep's position.
+    pub(crate) fn into_failure(
+        self,
+        test: &str,
+        seed: Option<u64>,
+        source: String,
+        kind: FailureKind,
+        message: String,
+    ) -> Failure {
+        Failure {
+            test: test.to_owned(),
+            seed,
+            source,
+            policy: self.trace.policy().to_owned(),
+            step: failure_step(&kind, self.steps),
+            time: self.time,
+            kind,
+            message,
+            trace: self.trace,
+            trace_path: None,
+            replay_command: String::new(),
+            log: self.log,
+            seeds_passed: 0,
+            sweep: None,
+            shrunk: None,
+        }
+    }
+}
+
+impl Failure {
+    /// Prints the report to stderr and panics with its summary: the one way a panicking
+    /// terminal (`check`, `check_all`, `fuzz::check`, …) fails.
+    #[track_caller]
+    pub(crate) fn raise(self) -> ! {
+        eprintln!("{self}");
+        panic!("{}", self.summary());
+    }
+}
+
+/// The step a failure names: the step a divergence or nondeterminism could not take,
+/// else the last step the run took.
+pub(crate) fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
+    match kind {
+        FailureKind::Loop(LoopError::Divergence { step, .. })
+        | FailureKind::Loop(LoopError::Nondeterminism { step, .. }) => *step,
+        _ => steps,
+    }
+}
+
+pub(crate) fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn write_trace(
+    dir: &Path,
+    test: &str,
+    source: &str,
+    trace: &Trace,
+) -> (Option<PathBuf>, Option<String>) {
+    let file = dir.join(format!("{}-{}.trace", sanitize(test), sanitize(source)));
+    let r = fs::create_dir_all(dir).and_then(|()| fs::write(&file, trace.to_string()));
+    match r {
+        Ok(()) => (Some(file), None),
+        Err(e) => (None, Some(format!("{}: {e}", file.display()))),
+    }
+}
+
+pub(crate) fn default_test_name() -> String {
+    match std::thread::current().name() {
+        Some(n) if n != "main" => n.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `ENV cargo test <target> -- <test> --exact`, guessing the target from the running
+/// test binary's name.
+pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
+    let target = std::env::current_exe().ok().and_then(|exe| {
+        let stem = exe.file_stem()?.to_str()?.to_owned();
+        let base = match stem.rsplit_once('-') {
+            Some((b, h)) if h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                b.to_owned()
+            }
+            _ => stem,
+        };
+        let in_examples = exe
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == "examples");
+        let pkg = std::env::var("CARGO_PKG_NAME")
+            .ok()
+            .map(|p| p.replace('-', "_"));
+        Some(if in_examples {
+            format!("--example {base}")
+        } else if pkg.as_deref() == Some(base.as_str()) {
+            "--lib".to_owned()
+        } else {
+            format!("--test {base}")
+        })
+    });
+    let mut line = format!("{env_part} cargo test");
+    if let Some(t) = target {
+        if t.starts_with("--example") {
+            // An example is run, not tested.
+            return format!("{env_part} cargo run {t}");
+        }
+        line.push(' ');
+        line.push_str(&t);
+    }
+    if !test.is_empty() {
+        line.push_str(&format!(" -- {test} --exact"));
+    }
+    line
+}

@@ -1,0 +1,73 @@
+//! One run of a body on a fresh loop: the building block of every terminal.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use super::body::{Body, CheckOutcome};
+use super::builder::Builder;
+use super::report::{default_test_name, FailureKind, Outcome};
+use crate::env::Env;
+use crate::event_loop::new_loop;
+use crate::log::{with_buffer, Buffer};
+use crate::policy::Policy;
+use crate::task::error::panic_text;
+use crate::trace::Trace;
+
+impl Builder {
+    pub(crate) fn run_one<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
+        let lp = new_loop(policy, None, self.max_steps);
+        let buf = Buffer::default();
+        let go = || {
+            let r = catch_unwind(AssertUnwindSafe(|| lp.run_until_complete(body.call())));
+            if matches!(r, Ok(Ok(_))) {
+                // Cancel what is left, as asyncio.run does; a failure here is a failure.
+                match lp.cancel_leftovers() {
+                    Ok(()) => r,
+                    Err(e) => Ok(Err(e)),
+                }
+            } else {
+                r
+            }
+        };
+        let r = if self.capture_logs {
+            with_buffer(&buf, go)
+        } else {
+            go()
+        };
+        let result = match r {
+            Ok(Ok(out)) => out
+                .into_check_result()
+                .map_err(|m| (FailureKind::ReturnedErr, m)),
+            Ok(Err(e)) => Err((FailureKind::Loop(e.clone()), e.to_string())),
+            Err(p) => Err((FailureKind::Panicked, panic_text(&*p))),
+        };
+        let out = Outcome {
+            result,
+            trace: lp.trace(),
+            steps: lp.steps(),
+            time: lp.time(),
+            log: buf.take_string(),
+        };
+        let _ = lp.close_quietly();
+        out
+    }
+
+    /// The trace of one run of `body` under `policy` (whatever the run's outcome).
+    pub(crate) fn trace_of<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Trace {
+        self.run_one(policy, body).trace
+    }
+
+    /// The test name and trace directory a run reports under (the builder's, else the
+    /// environment's, else the defaults), for entry points that do not sweep.
+    pub(crate) fn report_target(&self) -> (String, PathBuf) {
+        let test = self.name.clone().unwrap_or_else(default_test_name);
+        let env_dir = match &self.env {
+            Some(e) => e.trace_dir.clone(),
+            None => Env::from_process().ok().and_then(|e| e.trace_dir),
+        };
+        let dir = env_dir
+            .or_else(|| self.trace_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("target/simloop"));
+        (test, dir)
+    }
+}

@@ -1,0 +1,77 @@
+//! [`Shrunk`]: a failing schedule after shrinking, and its section of the report.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::trace::Trace;
+
+/// How many events of the shrunk trace a report shows.
+const SHOWN: usize = 40;
+
+/// A failing schedule after shrinking. Its `Display` is the report's "shrunk schedule"
+/// section.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Shrunk {
+    /// The trace of the shrunk run (policy `shrunk`, no seed).
+    pub trace: Trace,
+    /// Preemptions in the original failing run.
+    pub preemptions_before: u32,
+    /// Preemptions in the shrunk run.
+    pub preemptions_after: u32,
+    /// Steps of the original failing run.
+    pub steps_before: u64,
+    /// Steps of the shrunk run.
+    pub steps_after: u64,
+    /// Distinct tasks polled in the original run.
+    pub tasks_before: usize,
+    /// Distinct tasks polled in the shrunk run.
+    pub tasks_after: usize,
+    /// One line per preemption (and per other departure from the default order), then
+    /// the failure.
+    pub story: Vec<String>,
+    /// Where the shrunk trace was written, if it could be.
+    pub path: Option<PathBuf>,
+    /// One line to paste that replays the shrunk schedule.
+    pub replay_command: String,
+    /// Re-runs the shrinker made.
+    pub runs: u32,
+}
+
+impl fmt::Display for Shrunk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  shrunk schedule: {} preemption{} -> {}, {} steps -> {}, {} tasks -> {} ({} re-runs)",
+            self.preemptions_before,
+            if self.preemptions_before == 1 {
+                ""
+            } else {
+                "s"
+            },
+            self.preemptions_after,
+            self.steps_before,
+            self.steps_after,
+            self.tasks_before,
+            self.tasks_after,
+            self.runs
+        )?;
+        for line in &self.story {
+            writeln!(f, "    {line}")?;
+        }
+        let n = self.trace.len();
+        if n <= SHOWN {
+            writeln!(f, "  shrunk trace ({n} events):")?;
+        } else {
+            writeln!(f, "  shrunk trace (last {SHOWN} of {n} events):")?;
+        }
+        for line in self.trace.render_tail(SHOWN).lines() {
+            writeln!(f, "    {line}")?;
+        }
+        match &self.path {
+            Some(p) => writeln!(f, "  shrunk trace file: {}", p.display())?,
+            None => writeln!(f, "  shrunk trace file: (not written)")?,
+        }
+        writeln!(f, "  replay shrunk: {}", self.replay_command)
+    }
+}

@@ -1,0 +1,153 @@
+//! The terminals of a [`Builder`], in pairs: `x` prints the report and panics, `try_x`
+//! returns the [`Failure`].
+
+use super::body::Body;
+use super::builder::Builder;
+use super::report::{Failure, Summary};
+use super::search::ExploreSummary;
+
+impl Builder {
+    /// Sweeps `body` over the seeds; on the first failure prints the report to stderr and
+    /// panics with its summary (which contains the replay line).
+    ///
+    /// # Panics
+    /// On a failing seed, a malformed `SIMLOOP_*` variable or trace.
+    #[track_caller]
+    pub fn check<B: Body>(self, body: B) {
+        if let Err(failure) = self.try_check(body) {
+            failure.raise();
+        }
+    }
+
+    /// Like [`check`](Builder::check), but returns the failure (shrunk) instead of
+    /// panicking, and prints nothing.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let failure = simloop::Builder::new()
+    ///     .seeds(0..100)
+    ///     .trace_dir(std::env::temp_dir().join("simloop-doc"))
+    ///     .try_check(|| async {
+    ///         let n = Rc::new(Cell::new(0));
+    ///         let incr = |n: Rc<Cell<i32>>| async move { let v = n.get(); simloop::yield_now().await; n.set(v + 1) };
+    ///         simloop::gather([incr(n.clone()), incr(n.clone())]).await;
+    ///         if n.get() == 2 { Ok(()) } else { Err(format!("counter is {}", n.get())) }
+    ///     })
+    ///     .unwrap_err();
+    /// assert!(failure.message.contains("counter is 1"));
+    /// assert!(failure.replay_command.starts_with(&format!("SIMLOOP_SEED={:#x}", failure.seed.unwrap())));
+    /// ```
+    ///
+    /// # Errors
+    /// The first failing run, with its report.
+    pub fn try_check<B: Body>(self, body: B) -> Result<Summary, Box<Failure>> {
+        self.sweep_or_replay(&body).map_err(|mut failure| {
+            self.shrink_failure(&body, &mut failure);
+            failure
+        })
+    }
+
+    /// The old name of [`try_check`](Builder::try_check).
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed to `try_check` (`run` is asyncio's `simloop::run`)"
+    )]
+    pub fn run<B: Body>(self, body: B) -> Result<Summary, Box<Failure>> {
+        self.try_check(body)
+    }
+
+    /// Runs `body` under every distinct schedule with at most
+    /// [`max_preemptions`](Builder::max_preemptions) preemptions, fewest preemptions
+    /// first; prints the report and panics on the first failure, returns the summary
+    /// otherwise. See [`try_check_all`](Builder::try_check_all).
+    ///
+    /// # Panics
+    /// On a failing schedule, the schedule limit, or bad input.
+    #[track_caller]
+    pub fn check_all<B: Body>(self, body: B) -> ExploreSummary {
+        match self.try_check_all(body) {
+            Ok(s) => s,
+            Err(failure) => failure.raise(),
+        }
+    }
+
+    /// Like [`check_all`](Builder::check_all), but returns the first failure (shrunk,
+    /// unless [`shrink(false)`](Builder::shrink)) instead of panicking.
+    ///
+    /// With `SIMLOOP_REPLAY` set (or [`Builder::replay`]) it replays that trace instead,
+    /// which is how a failing schedule's replay line works.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// // A lost update needs one preemption: none at bound 0, found at bound 1.
+    /// let body = || async {
+    ///     let n = Rc::new(Cell::new(0));
+    ///     let incr = |n: Rc<Cell<i32>>| async move { let v = n.get(); simloop::yield_now().await; n.set(v + 1) };
+    ///     let a = simloop::create_task(incr(n.clone()));
+    ///     let b = simloop::create_task(incr(n.clone()));
+    ///     a.await.unwrap();
+    ///     b.await.unwrap();
+    ///     if n.get() == 2 { Ok(()) } else { Err("lost update") }
+    /// };
+    /// let b = || simloop::Builder::new().env(simloop::Env::default())
+    ///     .trace_dir(std::env::temp_dir().join("simloop-doc-explore"));
+    /// assert!(b().max_preemptions(0).try_check_all(body).is_ok());
+    /// let failure = b().max_preemptions(1).try_check_all(body).unwrap_err();
+    /// assert!(failure.source.contains("1 preemption"));
+    /// assert!(failure.replay_command.contains("SIMLOOP_REPLAY="));
+    /// ```
+    ///
+    /// # Errors
+    /// The first failing schedule; a
+    /// [`FailureKind::SearchLimit`](crate::FailureKind::SearchLimit) failure if the search
+    /// needs more than [`max_schedules`](Builder::max_schedules) runs; bad input.
+    pub fn try_check_all<B: Body>(self, body: B) -> Result<ExploreSummary, Box<Failure>> {
+        self.explore_unshrunk(&body).map_err(|mut failure| {
+            self.shrink_failure(&body, &mut failure);
+            failure
+        })
+    }
+
+    /// The old name of [`try_check_all`](Builder::try_check_all).
+    #[deprecated(since = "0.2.0", note = "renamed to `try_check_all`")]
+    pub fn explore<B: Body>(self, body: B) -> Result<ExploreSummary, Box<Failure>> {
+        self.try_check_all(body)
+    }
+
+    /// Runs `body` once under the schedule in `data` (the [`Bytes`](crate::Bytes)
+    /// policy); on failure prints the report to stderr and panics with its summary (a
+    /// crash for the fuzzer). See [`fuzz::check`](crate::fuzz::check).
+    ///
+    /// # Panics
+    /// If the run fails.
+    #[track_caller]
+    pub fn fuzz_check<B: Body>(self, data: &[u8], body: B) {
+        if let Err(failure) = self.try_fuzz_check(data, body) {
+            failure.raise();
+        }
+    }
+
+    /// Runs `body` once under the schedule in `data` and returns the failure, if any,
+    /// without printing or panicking. The builder's name, trace directory, step limit and
+    /// log capture apply; seeds, policy and replay do not apply to a fuzz input (setting
+    /// them is not an error: the input is the schedule).
+    ///
+    /// ```
+    /// let summary = simloop::Builder::new()
+    ///     .try_fuzz_check(&[7, 1, 3], || async { simloop::yield_now().await })
+    ///     .unwrap();
+    /// assert_eq!(summary.runs, 1);
+    /// ```
+    ///
+    /// # Errors
+    /// The failing run, with its report (its source says `fuzz input`).
+    pub fn try_fuzz_check<B: Body>(self, data: &[u8], body: B) -> Result<Summary, Box<Failure>> {
+        self.fuzz_run_split(data.to_vec(), data.to_vec(), None, &body)
+    }
+
+    /// The old name of [`try_fuzz_check`](Builder::try_fuzz_check).
+    #[deprecated(since = "0.2.0", note = "renamed to `try_fuzz_check`")]
+    pub fn fuzz_run<B: Body>(self, data: &[u8], body: B) -> Result<Summary, Box<Failure>> {
+        self.try_fuzz_check(data, body)
+    }
+}

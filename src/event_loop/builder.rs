@@ -1,0 +1,87 @@
+//! [`LoopBuilder`]: configures one loop (`EventLoop::builder()…build()`).
+
+use super::{new_loop, EventLoop};
+use crate::policy::{Fifo, Policy, Random};
+
+/// The default livelock guard: steps one `run_*` call may take.
+pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+
+/// Configures and builds one [`EventLoop`]: its seed, policy and step limit.
+///
+/// Without `.seed()` or `.policy()` the loop uses [`Fifo`] (asyncio's order); `.seed(n)`
+/// alone selects [`Random`] seeded with `n`; with both, the policy decides and the seed is
+/// shown by [`EventLoop::seed`] if the policy has none of its own. `build()` never reads
+/// environment variables. To sweep a test over many seeds, use
+/// [`Builder`](crate::Builder) instead.
+///
+/// ```
+/// let lp = simloop::EventLoop::builder().seed(42).max_steps(1_000).build();
+/// assert_eq!(lp.seed(), Some(42));
+/// assert_eq!(lp.trace().policy(), "random");
+/// ```
+pub struct LoopBuilder {
+    seed: Option<u64>,
+    policy: Option<Box<dyn Policy>>,
+    max_steps: u64,
+}
+
+impl std::fmt::Debug for LoopBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopBuilder")
+            .field("seed", &self.seed)
+            .field("policy", &self.policy.as_ref().map(|p| p.name()))
+            .field("max_steps", &self.max_steps)
+            .finish()
+    }
+}
+
+impl Default for LoopBuilder {
+    fn default() -> Self {
+        LoopBuilder::new()
+    }
+}
+
+impl LoopBuilder {
+    /// The defaults: FIFO, no seed, `max_steps` 10,000,000.
+    pub fn new() -> LoopBuilder {
+        LoopBuilder {
+            seed: None,
+            policy: None,
+            max_steps: DEFAULT_MAX_STEPS,
+        }
+    }
+
+    /// Seeds the loop; selects the [`Random`] policy unless `.policy()` names another.
+    pub fn seed(mut self, seed: u64) -> LoopBuilder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Uses `policy` to make every scheduling choice.
+    pub fn policy(mut self, policy: impl Policy + 'static) -> LoopBuilder {
+        self.policy = Some(Box::new(policy));
+        self
+    }
+
+    /// The most steps one `run_until_complete`/`run_forever` call may take before it
+    /// fails with [`LoopError::StepLimit`](crate::LoopError::StepLimit) (a livelock guard).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    #[track_caller]
+    pub fn max_steps(mut self, n: u64) -> LoopBuilder {
+        assert!(n > 0, "max_steps must be at least 1");
+        self.max_steps = n;
+        self
+    }
+
+    /// Builds the loop.
+    pub fn build(self) -> EventLoop {
+        let policy: Box<dyn Policy> = match (self.policy, self.seed) {
+            (Some(p), _) => p,
+            (None, Some(s)) => Box::new(Random::new(s)),
+            (None, None) => Box::new(Fifo),
+        };
+        new_loop(policy, self.seed, self.max_steps)
+    }
+}

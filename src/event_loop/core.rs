@@ -1,0 +1,188 @@
+//! [`Core`]: what one loop owns — the ready set, the task slab, the callback table, the
+//! timer queue, the trace and the policy — and the step loop that drives it.
+//!
+//!
+//! The step loop that drives it is in `step.rs`.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::handle::{Action, HandleCell};
+use super::ready::ReadySet;
+use super::slab::TaskSlab;
+use super::table::HandleTable;
+use super::timers::TimerQueue;
+use crate::error::BlockedTask;
+use crate::policy::{Candidate, CandidateKind, Policy};
+use crate::task::id::TaskId;
+use crate::task::link::Msg;
+use crate::trace::{self, Trace};
+
+/// What one loop owns. Borrowed by the loop only between user-code calls.
+pub(crate) struct Core {
+    pub(crate) tasks: TaskSlab,
+    pub(crate) ready: ReadySet,
+    pub(crate) handles: HandleTable,
+    pub(crate) timers: TimerQueue,
+    pub(crate) trace: Trace,
+    pub(crate) policy: Box<dyn Policy>,
+    /// Steps run so far (over every run of this loop).
+    pub(crate) steps: u64,
+    /// Timer cells of finished sleeps, for reuse.
+    pub(crate) cell_pool: Vec<Rc<HandleCell>>,
+    last_task_id: u32,
+    last_seq: u32,
+    /// The inbox's spare buffer, swapped in when draining.
+    pub(crate) spare: Vec<Msg>,
+    /// `buggify` call sites seen in this run: site -> calls so far.
+    buggify_hits: BTreeMap<u32, u32>,
+}
+
+pub(crate) fn task_candidate(index: usize, id: TaskId) -> Candidate {
+    Candidate {
+        kind: CandidateKind::Task,
+        slot: index as u32,
+        id: id.as_u32(),
+    }
+}
+
+impl Core {
+    pub(crate) fn new(policy: Box<dyn Policy>, trace: Trace) -> Core {
+        Core {
+            tasks: TaskSlab::with_capacity(16),
+            ready: ReadySet::with_capacity(32),
+            handles: HandleTable::default(),
+            timers: TimerQueue::default(),
+            trace,
+            policy,
+            steps: 0,
+            cell_pool: Vec::new(),
+            last_task_id: 0,
+            last_seq: 0,
+            spare: Vec::new(),
+            buggify_hits: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn next_task_id(&mut self) -> TaskId {
+        self.last_task_id = self
+            .last_task_id
+            .checked_add(1)
+            .expect("simloop: more than 4 billion tasks on one loop");
+        TaskId::from_raw(self.last_task_id)
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.last_seq = self
+            .last_seq
+            .checked_add(1)
+            .expect("simloop: more than 4 billion callbacks/timers on one loop");
+        self.last_seq
+    }
+
+    /// Applies one message.
+    pub(crate) fn apply(&mut self, msg: Msg) {
+        match msg {
+            Msg::Spawn(key) => {
+                if let Some((index, t)) = self.tasks.get_mut(key) {
+                    t.scheduled = true;
+                    let h = t.obj.header();
+                    let (id, name) = (h.id, h.name.clone());
+                    self.trace.push(trace::SPAWN, 0, id.as_u32());
+                    if let Some(n) = name {
+                        self.trace.set_name(id, &n);
+                    }
+                    self.ready.push(task_candidate(index, id));
+                }
+            }
+            Msg::Wake(key) => {
+                if let Some((index, t)) = self.tasks.get_mut(key) {
+                    if t.polling {
+                        t.woken = true;
+                    } else if !t.scheduled {
+                        t.scheduled = true;
+                        let id = t.obj.header().id;
+                        self.trace.push(trace::WAKE, 0, id.as_u32());
+                        self.ready.push(task_candidate(index, id));
+                    }
+                }
+            }
+            Msg::Cancel(key) => {
+                if let Some((index, t)) = self.tasks.get_mut(key) {
+                    let id = t.obj.header().id;
+                    self.trace.push(trace::CANCEL, 0, id.as_u32());
+                    if t.polling {
+                        t.woken = true;
+                    } else if !std::mem::replace(&mut t.scheduled, true) {
+                        self.ready.push(task_candidate(index, id));
+                    }
+                }
+            }
+            Msg::Call(slot) => {
+                let Some(cell) = self.handles.get(slot).cloned() else {
+                    return;
+                };
+                if cell.is_cancelled() {
+                    self.handles.free(slot);
+                } else {
+                    cell.make_ready();
+                    self.ready.push(Candidate {
+                        kind: CandidateKind::Callback,
+                        slot,
+                        id: cell.seq.get(),
+                    });
+                }
+            }
+            Msg::Relay(w) => {
+                let seq = self.next_seq();
+                let cell = Rc::new(HandleCell::new(seq, None, Action::Wake(w)));
+                cell.make_ready();
+                let slot = self.handles.alloc(cell);
+                self.ready.push(Candidate {
+                    kind: CandidateKind::Callback,
+                    slot,
+                    id: seq,
+                });
+            }
+            Msg::Stop => self.ready.push(Candidate {
+                kind: CandidateKind::Stop,
+                slot: 0,
+                id: 0,
+            }),
+        }
+    }
+
+    /// Drops cancelled callbacks and timers from the ready set.
+    pub(crate) fn purge_cancelled(&mut self) {
+        let Core { ready, handles, .. } = self;
+        for slot in ready.purge(|s| handles.is_cancelled(s)) {
+            handles.free(slot);
+        }
+    }
+
+    /// The live tasks, for a deadlock report.
+    pub(crate) fn blocked(&self) -> Vec<BlockedTask> {
+        self.tasks
+            .ids_and_names()
+            .into_iter()
+            .map(|(id, name)| BlockedTask { id, name })
+            .collect()
+    }
+
+    /// What `buggify()` at `site` returns: the policy decides from the site and how often
+    /// it was called in this run; a value is recorded in the trace.
+    pub(crate) fn buggify(&mut self, site: u32) -> bool {
+        let hit = {
+            let h = self.buggify_hits.entry(site).or_insert(0);
+            *h += 1;
+            *h
+        };
+        match self.policy.buggify(site, hit) {
+            Some(fired) => {
+                self.trace.push_buggify(site, fired);
+                fired
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! [`Inner`]: the shared state behind an [`EventLoop`](super::EventLoop) handle, and the
+//! one route into the loop.
+//!
+//! # How a message takes effect
+//!
+//! Spawns, wakes, cancellations, `call_soon`s, completion hops and stop requests are
+//! [`Msg`]s, posted with [`Inner::post_msg`]. A message is applied to the `Core` at
+//! once when the `Core` is free (not borrowed by the loop) and nothing is queued before
+//! it; otherwise it is appended to the inbox, which the step loop drains, in arrival
+//! order, at the start of the next step. Either way messages take effect in arrival
+//! order, so the two cases schedule identically. The direct apply exists for speed: the
+//! common case — a task being polled wakes or spawns another — then costs no queueing
+//! (measured in benches/README.md, W2/W3). Wakes from other threads take the
+//! [`Remote`](super::waker::Remote) queue instead.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::core::Core;
+use super::handle::{Action, CancelNotes, HandleCell};
+use super::lifecycle::Lifecycle;
+use super::remote::Remote;
+use crate::error::LoopError;
+use crate::task::header::{LoopLink, TaskObj};
+use crate::task::id::TaskId;
+use crate::task::link::Msg;
+use crate::time::instant::Instant;
+
+/// How many finished `sleep` timer cells a loop keeps for reuse (enough for the sleeps
+/// one iteration of a large simulation finishes; beyond it cells are simply freed).
+const CELL_POOL_MAX: usize = 4096;
+
+/// The shared state of a loop. `EventLoop` is an `Rc` of this.
+pub(crate) struct Inner {
+    pub(crate) id: u64,
+    pub(crate) core: RefCell<Core>,
+    pub(crate) inbox: RefCell<Vec<Msg>>,
+    pub(crate) remote: Arc<Remote>,
+    pub(crate) lifecycle: Lifecycle,
+    /// What cancelled handles told the loop (shared with the handles).
+    pub(crate) notes: Rc<CancelNotes>,
+    pub(crate) now: Cell<u64>,
+    pub(crate) main_task: Cell<Option<TaskId>>,
+    /// The first failure of this run (an unobserved task panic, a callback panic).
+    pub(crate) failure: RefCell<Option<LoopError>>,
+    /// `failure` is set (checked once per step without a borrow).
+    pub(crate) has_failure: Cell<bool>,
+    /// The slab index of the task being polled.
+    pub(crate) current: Cell<Option<usize>>,
+    pub(crate) max_steps: u64,
+    pub(crate) seed: Option<u64>,
+    pub(crate) every_step: bool,
+}
+
+impl LoopLink for Inner {
+    fn post(&self, msg: Msg) {
+        self.post_msg(msg);
+    }
+
+    fn fail(&self, e: LoopError) {
+        let mut f = self.failure.borrow_mut();
+        if f.is_none() {
+            *f = Some(e);
+        }
+        self.has_failure.set(true);
+    }
+
+    fn link_awaiting(&self, awaited: Rc<dyn TaskObj>) {
+        if let Some(cur) = self.current_obj() {
+            if !Rc::ptr_eq(&cur, &awaited) {
+                *cur.header().awaiting.borrow_mut() = Some(awaited);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Borrows the `Core`. The loop never holds this borrow while user code runs, so a
+    /// failure here is a simloop bug.
+    #[track_caller]
+    pub(crate) fn core(&self) -> std::cell::RefMut<'_, Core> {
+        self.core.try_borrow_mut().expect(
+            "simloop: the loop was re-entered while updating its own state (a simloop bug; please report it)",
+        )
+    }
+
+    /// Posts a message: see the [module docs](self) for when it takes effect.
+    #[inline]
+    pub(crate) fn post_msg(&self, m: Msg) {
+        let mut inbox = self.inbox.borrow_mut();
+        if inbox.is_empty() {
+            if let Ok(mut core) = self.core.try_borrow_mut() {
+                drop(inbox);
+                core.apply(m);
+                return;
+            }
+        }
+        inbox.push(m);
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_nanos(self.now.get())
+    }
+
+    /// The task being polled right now.
+    pub(crate) fn current_obj(&self) -> Option<Rc<dyn TaskObj>> {
+        let index = self.current.get()?;
+        let core = self.core.try_borrow().ok()?;
+        core.tasks.get(index).map(|t| t.obj.clone())
+    }
+
+    /// Takes the failure the run must end with, if any.
+    pub(crate) fn take_failure(&self) -> Option<LoopError> {
+        if !self.has_failure.replace(false) {
+            return None;
+        }
+        self.failure.borrow_mut().take()
+    }
+
+    #[track_caller]
+    pub(crate) fn check_open(&self) {
+        if self.lifecycle.is_closed() {
+            panic!("{:#}", LoopError::Closed);
+        }
+    }
+
+    /// Registers a callback (`when` = None, posted to the ready set) or a timer.
+    pub(crate) fn new_handle(&self, when: Option<Instant>, action: Action) -> Rc<HandleCell> {
+        let mut core = self.core();
+        let seq = core.next_seq();
+        let cell = match core.cell_pool.pop() {
+            Some(cell) => {
+                cell.reset(seq, when, action);
+                cell
+            }
+            None => Rc::new(HandleCell::new(seq, when, action)),
+        };
+        match when {
+            None => {
+                let slot = core.handles.alloc(cell.clone());
+                drop(core);
+                self.post_msg(Msg::Call(slot));
+            }
+            Some(t) => {
+                core.timers.note_cancelled(self.notes.timer_cancels.take());
+                core.timers.push(t.as_nanos(), seq, cell.clone());
+            }
+        }
+        cell
+    }
+
+    #[track_caller]
+    pub(crate) fn add_timer(&self, deadline: Instant, action: Action) -> Rc<HandleCell> {
+        self.check_open();
+        self.new_handle(Some(deadline), action)
+    }
+
+    /// Takes back a `sleep`'s timer cell for reuse once nothing else refers to it (it fired
+    /// and left the queue, or was cancelled before its deadline and left the heap), so a
+    /// sleep costs no allocation in steady state.
+    pub(crate) fn recycle(&self, cell: Rc<HandleCell>) {
+        if Rc::strong_count(&cell) != 1 || cell.in_ready_set() {
+            return;
+        }
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            if core.cell_pool.len() < CELL_POOL_MAX {
+                drop(cell.action.borrow_mut().take());
+                core.cell_pool.push(cell);
+            }
+        }
+    }
+
+    /// What `buggify()` at `site` returns in this run: the policy decides from the site
+    /// and how often it was called; a value is recorded in the trace. `false` when the
+    /// loop is busy (a `buggify()` in a destructor run by the loop itself).
+    pub(crate) fn buggify(&self, site: u32) -> bool {
+        let Ok(mut core) = self.core.try_borrow_mut() else {
+            return false;
+        };
+        core.buggify(site)
+    }
+}

@@ -1,0 +1,51 @@
+//! Creating a task: a new id, a slab slot, its waker; its first step is posted.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+
+use super::inner::Inner;
+use super::waker::TaskWaker;
+use crate::task::handle::Task;
+use crate::task::header::{Header, LoopLink, TaskCell};
+use crate::task::link::Msg;
+use crate::task::state::Status;
+
+impl Inner {
+    /// Creates a task: a new id, a slab slot, its waker; its first step is posted.
+    pub(crate) fn spawn<F>(self: &Rc<Self>, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let mut core = self.core();
+        let id = core.next_task_id();
+        let key = core.tasks.next_key();
+        let waker = Waker::from(Arc::new(TaskWaker {
+            loop_id: self.id,
+            key,
+            remote: self.remote.clone(),
+        }));
+        let link: std::rc::Weak<dyn LoopLink> = Rc::downgrade(&(self.clone() as Rc<dyn LoopLink>));
+        let cell = Rc::new(TaskCell {
+            header: Header {
+                id,
+                key,
+                name,
+                status: Status::new(),
+                join_waker: RefCell::new(None),
+                awaiting: RefCell::new(None),
+                hook: RefCell::new(None),
+                link,
+                waker,
+            },
+            fut: RefCell::new(Some(Box::pin(fut))),
+            output: RefCell::new(None),
+        });
+        core.tasks.insert(key, cell.clone());
+        drop(core);
+        self.post_msg(Msg::Spawn(key));
+        Task { cell }
+    }
+}

@@ -1,0 +1,284 @@
+//! The step loop: what the loop does, one step at a time, until it stops, idles, fails
+//! or spends its budget.
+//!
+//! # One step
+//!
+//! 1. **Drain** the inbox (and wakes from other threads) in arrival order, and purge
+//!    cancelled callbacks and timers from the ready set.
+//! 2. At an **iteration boundary** (asyncio's `_run_once`): stop if a stop was requested;
+//!    if nothing is ready, jump the clock to the next deadline (or report the loop idle);
+//!    promote the timers now due, by (deadline, registration order); snapshot the batch.
+//! 3. Spend one step of the **budget** (`max_steps`).
+//! 4. **Decide**: with two or more candidates (or a policy that sees every step) the
+//!    [`Policy`] picks one.
+//! 5. **Run** it — poll the task, call the callback, fire the timer, or take the stop
+//!    request — and record it in the trace.
+
+use std::cell::RefMut;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::Poll;
+
+use super::core::{task_candidate, Core};
+use super::handle::Action;
+use super::inner::Inner;
+use crate::error::LoopError;
+use crate::policy::{Candidate, CandidateKind, Decision};
+use crate::task::error::{panic_text, PanicPayload, TaskError};
+use crate::task::header::{LoopLink, TaskObj};
+use crate::task::link::Msg;
+use crate::task::state::TaskState;
+use crate::time::instant::Instant;
+use crate::trace::{self, PollOutcome};
+
+/// Why [`Inner::run_steps`] returned.
+pub(crate) enum Exit {
+    Stopped,
+    Idle,
+    StepLimit,
+    Failed(LoopError),
+}
+
+impl Inner {
+    /// Runs steps until the loop stops, idles, fails or spends its step budget.
+    pub(crate) fn run_steps(self: &Rc<Self>) -> Exit {
+        let mut first = true;
+        let mut budget = self.max_steps;
+        loop {
+            if let Some(e) = self.take_failure() {
+                return Exit::Failed(e);
+            }
+            let mut core = self.core();
+            if let Err(e) = self.drain(&mut core) {
+                return Exit::Failed(e);
+            }
+            if core.ready.at_boundary() {
+                if !first && self.lifecycle.is_stopping() {
+                    return Exit::Stopped;
+                }
+                first = false;
+                let idle = core.ready.len() == 0 && !self.lifecycle.is_stopping();
+                if idle && !self.advance_clock(&mut core) {
+                    return Exit::Idle;
+                }
+                self.promote_timers(&mut core);
+                if !core.ready.start_batch() {
+                    continue;
+                }
+            }
+            if budget == 0 {
+                return Exit::StepLimit;
+            }
+            budget -= 1;
+            match self.decide(&mut core) {
+                Ok(item) => self.run_item(core, item),
+                Err(e) => return Exit::Failed(e),
+            }
+        }
+    }
+
+    /// Step 1: applies the inbox and remote wakes, then purges cancelled items.
+    fn drain(&self, core: &mut Core) -> Result<(), LoopError> {
+        if let Some((keys, foreign)) = self.remote.take() {
+            for k in keys {
+                core.apply(Msg::Wake(k));
+            }
+            if foreign > 0 {
+                return Err(LoopError::ForeignWake { count: foreign });
+            }
+        }
+        if !self.inbox.borrow().is_empty() {
+            let mut msgs = std::mem::take(&mut core.spare);
+            std::mem::swap(&mut msgs, &mut *self.inbox.borrow_mut());
+            for m in msgs.drain(..) {
+                core.apply(m);
+            }
+            core.spare = msgs;
+        }
+        if self.notes.purge.replace(false) {
+            core.purge_cancelled();
+        }
+        Ok(())
+    }
+
+    /// Step 2: jumps the clock to the next live deadline; `false` if there is none.
+    fn advance_clock(&self, core: &mut Core) -> bool {
+        core.timers.note_cancelled(self.notes.timer_cancels.take());
+        let Some(deadline) = core.timers.next_deadline() else {
+            return false;
+        };
+        if deadline > self.now.get() {
+            self.now.set(deadline);
+            core.trace.push_clock(Instant::from_nanos(deadline));
+        }
+        true
+    }
+
+    /// Step 2: queues every timer due now, by (deadline, registration order).
+    fn promote_timers(&self, core: &mut Core) {
+        core.timers.note_cancelled(self.notes.timer_cancels.take());
+        let now = self.now.get();
+        while let Some((seq, cell)) = core.timers.pop_due(now) {
+            cell.make_ready();
+            let slot = core.handles.alloc(cell);
+            core.ready.push(Candidate {
+                kind: CandidateKind::Timer,
+                slot,
+                id: seq,
+            });
+        }
+    }
+
+    /// Step 4: asks the policy (when there is a choice) and takes the chosen item.
+    fn decide(&self, core: &mut Core) -> Result<Candidate, LoopError> {
+        let n = core.ready.len();
+        let i = if n == 1 && !self.every_step {
+            0
+        } else {
+            let d = Decision {
+                step: core.steps + 1,
+                now: self.now(),
+                candidates: core.ready.candidates(),
+            };
+            match core.policy.choose(&d)? {
+                i if i < n => i,
+                i => {
+                    return Err(LoopError::Policy {
+                        policy: core.policy.name(),
+                        message: format!("chose index {i} among {n} candidates"),
+                    })
+                }
+            }
+        };
+        core.steps += 1;
+        Ok(core.ready.take(i))
+    }
+
+    /// Step 5: runs the chosen item and records it.
+    fn run_item(self: &Rc<Self>, mut core: RefMut<'_, Core>, c: Candidate) {
+        match c.kind {
+            CandidateKind::Task => self.run_task(core, c.slot as usize),
+            CandidateKind::Callback | CandidateKind::Timer => {
+                let cell = core.handles.free(c.slot);
+                let kind = match c.kind {
+                    CandidateKind::Timer => trace::TIMER,
+                    _ => trace::CALLBACK,
+                };
+                core.trace.push(kind, 0, c.id);
+                drop(core);
+                match cell.and_then(|cell| cell.run()) {
+                    Some(Action::Wake(w)) => w.wake(),
+                    Some(Action::Call(f)) => {
+                        if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                            self.fail(LoopError::CallbackPanicked {
+                                handle: c.id,
+                                message: panic_text(&*p),
+                            });
+                        }
+                    }
+                    None => {}
+                }
+            }
+            CandidateKind::Stop => {
+                core.trace.push(trace::STOP, 0, 0);
+                self.lifecycle.request_stop();
+            }
+        }
+    }
+
+    /// Polls the task in slot `index` once — or, if its cancellation was requested, drops
+    /// its future instead — and completes it if that ended it.
+    fn run_task(self: &Rc<Self>, mut core: RefMut<'_, Core>, index: usize) {
+        let t = core.tasks.at(index);
+        t.scheduled = false;
+        t.polling = true;
+        let obj = t.obj.clone();
+        let h = obj.header();
+        let id = h.id;
+        let rec = core.trace.begin_poll(id);
+        drop(core);
+        let outcome = if h.status.is_cancel_requested() {
+            None
+        } else {
+            if h.awaiting.borrow().is_some() {
+                drop(h.awaiting.borrow_mut().take());
+            }
+            self.current.set(Some(index));
+            let r = catch_unwind(AssertUnwindSafe(|| obj.poll_step()));
+            self.current.set(None);
+            match r {
+                // The trace's poll record already says "pending".
+                Ok(Poll::Pending) => {
+                    let mut core = self.core();
+                    let t = core.tasks.at(index);
+                    t.polling = false;
+                    if std::mem::take(&mut t.woken) {
+                        t.scheduled = true;
+                        core.trace.push(trace::WAKE, 0, id.as_u32());
+                        core.ready.push(task_candidate(index, id));
+                    }
+                    return;
+                }
+                Ok(Poll::Ready(())) => Some(Ok(())),
+                Err(p) => Some(Err(p)),
+            }
+        };
+        // The task is done: free its slot, then complete it outside the borrow.
+        let po = match &outcome {
+            None => PollOutcome::Cancelled,
+            Some(Ok(())) => PollOutcome::Ready,
+            Some(Err(_)) => PollOutcome::Panicked,
+        };
+        let live = {
+            let mut core = self.core();
+            core.trace.end_poll(rec, po);
+            core.tasks.remove(index)
+        };
+        drop(live);
+        let drop_panic = catch_unwind(AssertUnwindSafe(|| obj.drop_future())).err();
+        // A destructor that panics (also while a cancellation drops the future) makes the
+        // task end with that panic, as an exception raised during cancellation does in
+        // asyncio: nothing is swallowed.
+        let outcome = match (outcome, drop_panic) {
+            (Some(Err(p)), _) => Some(Err(p)),
+            (_, Some(p)) => Some(Err(p)),
+            (o, None) => o,
+        };
+        self.complete(&*obj, outcome);
+    }
+
+    /// Enters the task's final state, tells whoever waits on it, and applies the
+    /// unobserved-panic rule.
+    fn complete(&self, obj: &dyn TaskObj, outcome: Option<std::thread::Result<()>>) {
+        let h = obj.header();
+        let mut panic_msg = None;
+        match outcome {
+            Some(Ok(())) => h.status.finish(TaskState::Finished),
+            Some(Err(p)) => {
+                let msg = panic_text(&*p);
+                h.status.finish(TaskState::Panicked);
+                obj.set_failed(TaskError::Panicked(PanicPayload::new(p)));
+                panic_msg = Some(msg);
+            }
+            None => {
+                h.status.finish(TaskState::Cancelled);
+                obj.set_failed(TaskError::Cancelled);
+            }
+        }
+        drop(h.awaiting.borrow_mut().take());
+        if self.main_task.get() == Some(h.id) {
+            self.post_msg(Msg::Stop);
+        }
+        let hook = h.hook.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook.task_done(h, panic_msg.clone());
+        }
+        if let Some(msg) = panic_msg {
+            h.report_if_unobserved(|| msg);
+        }
+        let w = h.join_waker.borrow_mut().take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Wakers: a task's own waker, the completion-hop waker, and the queue for wakes that
+//! arrive from other threads.
+//!
+//! A task's waker names its loop by id and the task by its slab key. Waking it on the
+//! loop's thread posts [`Msg::Wake`] to the loop (see `mod.rs` for when it takes effect).
+//! A wake from any other thread — or for a loop that no longer exists on this thread —
+//! goes to the loop's `Remote` queue instead, which the loop drains at its next step
+//! and reports as nondeterminism when it came from another thread.
+
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use super::registry;
+use super::remote::Remote;
+use crate::task::link::Msg;
+
+/// A task's own waker (made once, at spawn).
+pub(crate) struct TaskWaker {
+    pub(crate) loop_id: u64,
+    pub(crate) key: u64,
+    pub(crate) remote: Arc<Remote>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        match registry::find(self.loop_id) {
+            Some(inner) => inner.post_msg(Msg::Wake(self.key)),
+            None => self.remote.push(self.key),
+        }
+    }
+}
+
+/// A waker that turns a wake into one more FIFO hop through the loop (asyncio's
+/// done-callback → future → wakeup chain), used by gather/wait/as_completed/TaskGroup.
+struct RelayWaker {
+    target: Waker,
+}
+
+impl Wake for RelayWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        relay(&self.target);
+    }
+}
+
+/// Wakes `w` one loop step later (a callback step of its own) when a loop is running on
+/// this thread; directly otherwise.
+pub(crate) fn relay(w: &Waker) {
+    match registry::running() {
+        Some(inner) => inner.post_msg(Msg::Relay(w.clone())),
+        None => w.wake_by_ref(),
+    }
+}
+
+/// A waker that wakes `w` through a completion hop (see [`relay`]).
+pub(crate) fn relay_waker(w: &Waker) -> Waker {
+    Waker::from(Arc::new(RelayWaker { target: w.clone() }))
+}

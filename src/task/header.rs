@@ -1,0 +1,168 @@
+//! The type-independent part of a task ([`Header`]) and the loop's view of it
+//! ([`TaskObj`]); [`LoopLink`], what a task may ask of its loop.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use super::error::TaskError;
+use super::id::TaskId;
+use super::link::Msg;
+use super::state::{Status, TaskState};
+use crate::error::LoopError;
+
+/// What a loop offers the layers below it. The loop implements it; a task's header
+/// holds a `Weak<dyn LoopLink>`, so nothing below the loop names the loop.
+pub(crate) trait LoopLink {
+    /// Delivers a message (when it takes effect: `event_loop/mod.rs`).
+    fn post(&self, msg: Msg);
+    /// Records a failure the current run must end with (the first one wins).
+    fn fail(&self, error: LoopError);
+    /// The task this loop is polling right now awaits `awaited` (asyncio's
+    /// `_fut_waiter` edge, which cancellation follows down the chain).
+    fn link_awaiting(&self, awaited: Rc<dyn TaskObj>);
+}
+
+/// Something told when a task completes (TaskGroup bookkeeping).
+pub(crate) trait CompletionHook {
+    fn task_done(self: Rc<Self>, header: &Header, panic_message: Option<String>);
+}
+
+/// The type-independent part of a task, shared by the loop and the [`Task`](crate::Task)
+/// handle.
+pub(crate) struct Header {
+    pub(crate) id: TaskId,
+    /// The task's key in its loop's slab (index and generation).
+    pub(crate) key: u64,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) status: Status,
+    pub(crate) join_waker: RefCell<Option<Waker>>,
+    /// The task this task was last seen awaiting (asyncio's `_fut_waiter` edge).
+    pub(crate) awaiting: RefCell<Option<Rc<dyn TaskObj>>>,
+    pub(crate) hook: RefCell<Option<Rc<dyn CompletionHook>>>,
+    pub(crate) link: Weak<dyn LoopLink>,
+    /// The task's own waker (created once, at spawn).
+    pub(crate) waker: Waker,
+}
+
+impl Header {
+    pub(crate) fn name(&self) -> String {
+        match &self.name {
+            Some(n) => n.to_string(),
+            None => format!("Task-{}", self.id.as_u32()),
+        }
+    }
+
+    /// Requests cancellation of this task and of the chain of tasks it awaits (asyncio
+    /// cancels down the await chain); returns `false` if this task is already done. The
+    /// chain is walked iteratively, so a chain of any length is safe.
+    pub(crate) fn cancel(&self) -> bool {
+        if self.status.is_done() {
+            return false;
+        }
+        self.request_cancel();
+        let mut next = self.awaiting.borrow_mut().take();
+        while let Some(child) = next {
+            let h = child.header();
+            if h.status.is_done() {
+                break;
+            }
+            h.request_cancel();
+            next = h.awaiting.borrow_mut().take();
+        }
+        true
+    }
+
+    /// The unobserved-panic rule, in one place: a task that panicked, whose handle was
+    /// dropped without taking the output, and whose panic nobody else observes (a task
+    /// group does) fails the run of its loop, naming the task. Checked when the task
+    /// panics and when its handle is dropped, whichever comes last.
+    pub(crate) fn report_if_unobserved(&self, message: impl FnOnce() -> String) {
+        let s = &self.status;
+        if s.state() == TaskState::Panicked
+            && s.is_detached()
+            && !s.is_retrieved()
+            && !s.is_observed()
+        {
+            if let Some(link) = self.link.upgrade() {
+                link.fail(LoopError::TaskPanicked {
+                    task: self.id,
+                    name: self.name(),
+                    message: message(),
+                });
+            }
+        }
+    }
+
+    /// Pending → Cancelling, and tells the loop to deliver it at the task's next step.
+    fn request_cancel(&self) {
+        if self.status.request_cancel() {
+            if let Some(link) = self.link.upgrade() {
+                link.post(Msg::Cancel(self.key));
+            }
+        }
+    }
+}
+
+/// The loop's view of a task: its header, its future, and a way to store a failure as
+/// its output.
+pub(crate) trait TaskObj {
+    fn header(&self) -> &Header;
+    /// Polls the future once with the task's waker; on `Ready` stores the output.
+    fn poll_step(&self) -> Poll<()>;
+    /// Drops the future (after completion, or to deliver a cancellation).
+    fn drop_future(&self);
+    fn set_failed(&self, err: TaskError);
+}
+
+/// The output side of a task, as its [`Task`](crate::Task) handle sees it.
+pub(crate) trait Joinable<T>: TaskObj {
+    fn output(&self) -> &RefCell<Option<Result<T, TaskError>>>;
+    fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj>;
+}
+
+/// One allocation per task holds its header, its output slot and a pointer to its
+/// (separately boxed, so pinned) future.
+pub(crate) struct TaskCell<F: Future> {
+    pub(crate) header: Header,
+    pub(crate) fut: RefCell<Option<Pin<Box<F>>>>,
+    pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
+}
+
+impl<F: Future + 'static> TaskObj for TaskCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn poll_step(&self) -> Poll<()> {
+        let mut slot = self.fut.borrow_mut();
+        let Some(fut) = slot.as_mut() else {
+            return Poll::Ready(());
+        };
+        let mut cx = Context::from_waker(&self.header.waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => {
+                *self.output.borrow_mut() = Some(Ok(v));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+    fn drop_future(&self) {
+        let f = self.fut.borrow_mut().take();
+        drop(f);
+    }
+    fn set_failed(&self, err: TaskError) {
+        *self.output.borrow_mut() = Some(Err(err));
+    }
+}
+
+impl<F: Future + 'static> Joinable<F::Output> for TaskCell<F> {
+    fn output(&self) -> &RefCell<Option<Result<F::Output, TaskError>>> {
+        &self.output
+    }
+    fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj> {
+        self
+    }
+}
