@@ -44,43 +44,19 @@
 //! assert!(summary.to_string().starts_with("explored all"));
 //! ```
 
-use std::path::PathBuf;
-
 use super::body::Body;
 use super::builder::Builder;
-use super::report::{
-    cargo_test_line, default_test_name, failure_step, write_trace, Failure, FailureKind,
-};
+use super::plan::Plan;
+use super::report::{cargo_test_line, Failure, FailureKind, Ran};
 use super::search::{ExploreSummary, Found};
-use crate::env::Env;
 
 impl Builder {
     pub(crate) fn explore_unshrunk<B: Body>(
         &self,
         body: &B,
     ) -> Result<ExploreSummary, Box<Failure>> {
-        let test = self.name.clone().unwrap_or_else(default_test_name);
         let opts = self.search;
-        let failure = |source: String, kind: FailureKind, message: String| {
-            Failure::without_run(
-                &test,
-                source,
-                "explore".to_owned(),
-                kind,
-                message,
-                "(nothing to replay)",
-            )
-        };
-        let env = match self.env.clone() {
-            Some(e) => e,
-            None => Env::from_process().map_err(|e| {
-                Box::new(failure(
-                    "setup".to_owned(),
-                    FailureKind::BadInput,
-                    e.to_string(),
-                ))
-            })?,
-        };
+        let Plan { test, env, dir } = self.plan("explore")?;
         if self.replay.is_some() || env.replay.is_some() {
             return self.sweep_or_replay(body).map(|s| ExploreSummary {
                 schedules: s.runs,
@@ -91,12 +67,6 @@ impl Builder {
                 replayed: true,
             });
         }
-        let dir = env
-            .trace_dir
-            .clone()
-            .or_else(|| self.trace_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("target/simloop"));
-
         let mut summary = ExploreSummary {
             schedules: 0,
             max_preemptions: opts.max_preemptions,
@@ -124,11 +94,16 @@ impl Builder {
                     if k == 1 { "" } else { "s" },
                     summary.schedules
                 );
-                let mut f = failure(
+                let mut f = Failure::new(
+                    &test,
                     format!("bounded search (≤ {} preemptions)", opts.max_preemptions),
                     FailureKind::SearchLimit,
                     message,
+                    Ran::Nothing {
+                        policy: "explore".to_owned(),
+                    },
                 );
+                f.replay_command = "(nothing to replay)".to_owned();
                 f.seeds_passed = summary.schedules;
                 Err(Box::new(f))
             }
@@ -142,25 +117,16 @@ impl Builder {
                     "explored schedule {n} ({preemptions} preemption{})",
                     if preemptions == 1 { "" } else { "s" }
                 );
-                let (trace_path, write_err) = write_trace(&dir, &test, "explore", &outcome.trace);
-                let replay_command = match &trace_path {
+                let mut outcome = *outcome;
+                let Err((kind, message)) = std::mem::replace(&mut outcome.result, Ok(())) else {
+                    unreachable!("the search stops only at a failing run")
+                };
+                let mut f = Failure::new(&test, source, kind, message, Ran::Run(Box::new(outcome)));
+                f.write_trace_file(&dir, "explore");
+                f.replay_command = match &f.trace_path {
                     Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test),
                     None => "(the trace file could not be written)".to_owned(),
                 };
-                let outcome = *outcome;
-                let Err((kind, mut message)) = outcome.result else {
-                    unreachable!("the search stops only at a failing run")
-                };
-                if let Some(e) = write_err {
-                    message.push_str(&format!(" (and the trace file could not be written: {e})"));
-                }
-                let mut f = failure(source, kind, message);
-                f.step = failure_step(&f.kind, outcome.steps);
-                f.time = outcome.time;
-                f.trace = outcome.trace;
-                f.trace_path = trace_path;
-                f.replay_command = replay_command;
-                f.log = outcome.log;
                 f.seeds_passed = n - 1;
                 Err(Box::new(f))
             }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::body::Body;
 use super::builder::Builder;
+use super::plan::Plan;
 use super::quiet::with_quiet_panics;
-use super::report::{cargo_test_line, sanitize, write_trace, Failure, Summary};
+use super::report::{cargo_test_line, sanitize, Failure, Ran, Summary};
 use crate::policy::{Bytes, Policy};
 use crate::trace::digest::fnv1a;
 
@@ -135,7 +136,7 @@ impl Builder {
         body: &B,
     ) -> Result<Summary, Box<Failure>> {
         let mut outcome = self.run_one(single.policy, body);
-        let (kind, mut message) = match std::mem::replace(&mut outcome.result, Ok(())) {
+        let (kind, message) = match std::mem::replace(&mut outcome.result, Ok(())) {
             Ok(()) => {
                 return Ok(Summary {
                     runs: 1,
@@ -145,14 +146,15 @@ impl Builder {
             }
             Err(e) => e,
         };
-        let (trace_path, write_err) = write_trace(dir, test, &single.file_tag, &outcome.trace);
-        if let Some(e) = write_err {
-            message.push_str(&format!(" (and the trace file could not be written: {e})"));
-        }
-        let replay_command = (single.replay)(test, trace_path.as_deref());
-        let mut f = outcome.into_failure(test, None, single.source, kind, message);
-        f.trace_path = trace_path;
-        f.replay_command = replay_command;
+        let mut f = Failure::new(
+            test,
+            single.source,
+            kind,
+            message,
+            Ran::Run(Box::new(outcome)),
+        );
+        f.write_trace_file(dir, &single.file_tag);
+        f.replay_command = (single.replay)(test, f.trace_path.as_deref());
         Err(Box::new(f))
     }
 }
@@ -165,13 +167,7 @@ impl Builder {
         value: Option<String>,
         body: &B,
     ) -> Result<Summary, Box<Failure>> {
-        let (mut test, dir) = self.report_target();
-        if test.is_empty() {
-            test = std::env::current_exe()
-                .ok()
-                .and_then(|e| Some(e.file_stem()?.to_str()?.to_owned()))
-                .unwrap_or_default();
-        }
+        let Plan { test, dir, .. } = self.plan("bytes")?;
         let single = single_run(schedule, Origin::Fuzzer { input, value }, &dir);
         with_quiet_panics(|| self.single_run(&test, &dir, single, body))
     }

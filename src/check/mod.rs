@@ -8,7 +8,10 @@
 //! - [`run`]: one run on a fresh loop; [`sweep`]: the sweep; [`replay`]: replays;
 //!   [`fuzz_input`]: fuzz inputs; [`search`] + [`explore`]: bounded exhaustive search;
 //!   [`shrink`]: shrinking ([`shrunk`]: its result); [`quiet`]: silencing expected panics.
-//! - [`report`]: [`Failure`] (the one report and the one place it is raised), [`Summary`].
+//! - [`plan`]: a terminal's settings (test name, environment, trace directory),
+//!   resolved once.
+//! - [`report`]: [`Failure`] (one constructor, one report, one place it is raised),
+//!   [`Summary`].
 //!
 //! ```should_panic
 //! use std::{cell::Cell, rc::Rc};
@@ -29,6 +32,7 @@ pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod explore;
 pub(crate) mod fuzz_input;
+pub(crate) mod plan;
 pub(crate) mod quiet;
 pub(crate) mod replay;
 pub(crate) mod report;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::body::Body;
 use super::builder::Builder;
-use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Summary};
+use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Ran, Summary};
 use crate::error::LoopError;
 use crate::policy::Replay;
 use crate::trace::Trace;
@@ -57,23 +57,22 @@ impl Builder {
                 steps: outcome.steps,
             }),
             Err((kind, message)) => {
-                let (trace_path, _) = write_trace(dir, test, "replay", &outcome.trace);
                 // The replay line must follow the *recorded* trace: its own file, or a
                 // copy of an in-memory trace written next to the replay's.
                 let shown = match &path {
                     Some(p) => Some(p.clone()),
                     None => write_trace(dir, test, "recorded", &recorded).0,
                 };
-                let replay_command = match (&shown, recorded.seed()) {
+                let mut f = Failure::new(test, source, kind, message, Ran::Run(Box::new(outcome)));
+                f.write_trace_file(dir, "replay");
+                f.seed = recorded.seed();
+                f.replay_command = match (&shown, recorded.seed()) {
                     (Some(p), _) => {
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), test)
                     }
                     (None, Some(s)) => cargo_test_line(&format!("SIMLOOP_SEED={s:#x}"), test),
                     (None, None) => "(no trace file to replay)".to_owned(),
                 };
-                let mut f = outcome.into_failure(test, recorded.seed(), source, kind, message);
-                f.trace_path = trace_path;
-                f.replay_command = replay_command;
                 Err(Box::new(f))
             }
         }

@@ -169,64 +169,57 @@ pub(crate) struct Outcome {
     pub(crate) log: String,
 }
 
+/// What a failure report is about.
+pub(crate) enum Ran {
+    /// The run that failed.
+    Run(Box<Outcome>),
+    /// No run failed (bad input, a search limit); the report names this policy.
+    Nothing { policy: String },
+}
+
 impl Failure {
-    /// A failure that happened before any run (bad input, a search limit): no trace.
-    pub(crate) fn without_run(
+    /// The one constructor of a failure report. The caller then sets what only it knows:
+    /// the seed, the trace file ([`write_trace_file`](Failure::write_trace_file)), the
+    /// replay line, the sweep's position.
+    pub(crate) fn new(
         test: &str,
         source: String,
-        policy: String,
         kind: FailureKind,
         message: String,
-        replay_command: &str,
+        ran: Ran,
     ) -> Failure {
+        let (trace, steps, time, log) = match ran {
+            Ran::Run(o) => (o.trace, o.steps, o.time, o.log),
+            Ran::Nothing { policy } => (Trace::new(&policy, None), 0, Instant::ZERO, String::new()),
+        };
         Failure {
             test: test.to_owned(),
             seed: None,
             source,
-            trace: Trace::new(&policy, None),
-            policy,
-            step: 0,
-            time: Instant::ZERO,
+            policy: trace.policy().to_owned(),
+            step: failure_step(&kind, steps),
+            time,
             kind,
             message,
+            trace,
             trace_path: None,
-            replay_command: replay_command.to_owned(),
-            log: String::new(),
+            replay_command: String::new(),
+            log,
             seeds_passed: 0,
             sweep: None,
             shrunk: None,
         }
     }
-}
 
-impl Outcome {
-    /// This run as a failure report; the caller adds the trace file, the replay line and
-    /// the sweep's position.
-    pub(crate) fn into_failure(
-        self,
-        test: &str,
-        seed: Option<u64>,
-        source: String,
-        kind: FailureKind,
-        message: String,
-    ) -> Failure {
-        Failure {
-            test: test.to_owned(),
-            seed,
-            source,
-            policy: self.trace.policy().to_owned(),
-            step: failure_step(&kind, self.steps),
-            time: self.time,
-            kind,
-            message,
-            trace: self.trace,
-            trace_path: None,
-            replay_command: String::new(),
-            log: self.log,
-            seeds_passed: 0,
-            sweep: None,
-            shrunk: None,
+    /// Writes the failing run's trace under `dir` (named after the test and `tag`); if it
+    /// cannot be written, the message says why.
+    pub(crate) fn write_trace_file(&mut self, dir: &Path, tag: &str) {
+        let (path, err) = write_trace(dir, &self.test, tag, &self.trace);
+        if let Some(e) = err {
+            self.message
+                .push_str(&format!(" (and the trace file could not be written: {e})"));
         }
+        self.trace_path = path;
     }
 }
 
@@ -273,13 +266,6 @@ pub(crate) fn write_trace(
     match r {
         Ok(()) => (Some(file), None),
         Err(e) => (None, Some(format!("{}: {e}", file.display()))),
-    }
-}
-
-pub(crate) fn default_test_name() -> String {
-    match std::thread::current().name() {
-        Some(n) if n != "main" => n.to_owned(),
-        _ => String::new(),
     }
 }
 

@@ -1,12 +1,10 @@
 //! One run of a body on a fresh loop: the building block of every terminal.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 
 use super::body::{Body, CheckOutcome};
 use super::builder::Builder;
-use super::report::{default_test_name, FailureKind, Outcome};
-use crate::env::Env;
+use super::report::{FailureKind, Outcome};
 use crate::event_loop::new_loop;
 use crate::log::{with_buffer, Buffer};
 use crate::policy::Policy;
@@ -55,19 +53,5 @@ impl Builder {
     /// The trace of one run of `body` under `policy` (whatever the run's outcome).
     pub(crate) fn trace_of<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Trace {
         self.run_one(policy, body).trace
-    }
-
-    /// The test name and trace directory a run reports under (the builder's, else the
-    /// environment's, else the defaults), for entry points that do not sweep.
-    pub(crate) fn report_target(&self) -> (String, PathBuf) {
-        let test = self.name.clone().unwrap_or_else(default_test_name);
-        let env_dir = match &self.env {
-            Some(e) => e.trace_dir.clone(),
-            None => Env::from_process().ok().and_then(|e| e.trace_dir),
-        };
-        let dir = env_dir
-            .or_else(|| self.trace_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("target/simloop"));
-        (test, dir)
     }
 }

@@ -4,17 +4,15 @@
 
 use std::fs;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::body::Body;
 use super::builder::{Builder, Seeds};
 use super::fuzz_input::{single_run, Origin};
-use super::report::{
-    cargo_test_line, default_test_name, write_trace, Failure, FailureKind, Outcome, Summary,
-};
+use super::plan::Plan;
+use super::report::{cargo_test_line, Failure, FailureKind, Outcome, Ran, Summary};
 use super::source::TraceSource;
-use crate::env::{shard_seeds, Env};
+use crate::env::shard_seeds;
 use crate::error::LoopError;
 use crate::policy::wrappers::{CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
@@ -25,30 +23,12 @@ pub const DEFAULT_SEEDS: Range<u64> = 0..1000;
 impl Builder {
     /// [`try_check`](Builder::try_check) without shrinking.
     pub(crate) fn sweep_or_replay<B: Body>(&self, body: &B) -> Result<Summary, Box<Failure>> {
-        let test = self.name.clone().unwrap_or_else(default_test_name);
         let policy_name = self
             .policy
             .as_ref()
             .map_or_else(|| "portfolio".to_owned(), |p| p.name());
-        let bad = |message: String| {
-            Box::new(Failure::without_run(
-                &test,
-                "setup".to_owned(),
-                policy_name.clone(),
-                FailureKind::BadInput,
-                message,
-                "(nothing to replay: fix the input above)",
-            ))
-        };
-        let env = match self.env.clone() {
-            Some(e) => e,
-            None => Env::from_process().map_err(|e| bad(e.to_string()))?,
-        };
-        let dir = env
-            .trace_dir
-            .clone()
-            .or_else(|| self.trace_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("target/simloop"));
+        let Plan { test, env, dir } = self.plan(&policy_name)?;
+        let bad = |message: String| Box::new(Failure::bad_input(&test, &policy_name, message));
 
         // Replay mode: the builder's trace, else SIMLOOP_REPLAY.
         let replay = match &self.replay {
@@ -124,22 +104,22 @@ impl Builder {
             let mut outcome = outcome;
             if let Err((kind, message)) = std::mem::replace(&mut outcome.result, Ok(())) {
                 let source = format!("seed {seed:#x}");
-                let (trace_path, write_err) = write_trace(&dir, &test, &source, &outcome.trace);
-                let env_part = format!("SIMLOOP_SEED={seed:#x}");
-                let mut replay_command = cargo_test_line(&env_part, &test);
-                if let Some(p) = &trace_path {
-                    replay_command.push_str(&format!(
+                let mut f = Failure::new(
+                    &test,
+                    source.clone(),
+                    kind,
+                    message,
+                    Ran::Run(Box::new(outcome)),
+                );
+                f.write_trace_file(&dir, &source);
+                f.replay_command = cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test);
+                if let Some(p) = &f.trace_path {
+                    f.replay_command.push_str(&format!(
                         "\n              or follow the trace file: {}",
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
                     ));
                 }
-                let mut message = message;
-                if let Some(e) = write_err {
-                    message.push_str(&format!(" (and the trace file could not be written: {e})"));
-                }
-                let mut f = outcome.into_failure(&test, Some(seed), source, kind, message);
-                f.trace_path = trace_path;
-                f.replay_command = replay_command;
+                f.seed = Some(seed);
                 f.seeds_passed = index as u64;
                 f.sweep = sweep;
                 return Err(Box::new(f));

@@ -135,3 +135,105 @@ impl TaskSlab {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::LoopError;
+    use crate::task::error::TaskError;
+    use crate::task::header::{Header, LoopLink};
+    use crate::task::link::Msg;
+    use crate::task::state::Status;
+    use std::cell::RefCell;
+    use std::rc::Weak;
+    use std::sync::Arc;
+    use std::task::{Poll, Wake, Waker};
+
+    struct NoLoop;
+    impl LoopLink for NoLoop {
+        fn post(&self, _: Msg) {}
+        fn fail(&self, _: LoopError) {}
+        fn link_awaiting(&self, _: Rc<dyn TaskObj>) {}
+    }
+
+    struct NoWake;
+    impl Wake for NoWake {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    struct Dummy(Header);
+    impl TaskObj for Dummy {
+        fn header(&self) -> &Header {
+            &self.0
+        }
+        fn poll_step(&self) -> Poll<()> {
+            Poll::Pending
+        }
+        fn drop_future(&self) {}
+        fn set_failed(&self, _: TaskError) {}
+    }
+
+    fn task(id: u32, key: u64) -> Rc<dyn TaskObj> {
+        let link: Weak<dyn LoopLink> = Weak::<NoLoop>::new();
+        Rc::new(Dummy(Header {
+            id: TaskId::from_raw(id),
+            key,
+            name: None,
+            status: Status::new(),
+            join_waker: RefCell::new(None),
+            awaiting: RefCell::new(None),
+            hook: RefCell::new(None),
+            link,
+            waker: Waker::from(Arc::new(NoWake)),
+        }))
+    }
+
+    fn add(slab: &mut TaskSlab, id: u32) -> u64 {
+        let key = slab.next_key();
+        slab.insert(key, task(id, key));
+        key
+    }
+
+    #[test]
+    fn a_stale_key_finds_nothing_after_its_slot_is_reused() {
+        let mut slab = TaskSlab::default();
+        let a = add(&mut slab, 1);
+        let b = add(&mut slab, 2);
+        assert_eq!(split(a), (0, 0));
+        assert_eq!(split(b), (1, 0));
+        let (index, _) = slab.get_mut(a).unwrap();
+        assert!(slab.remove(index).is_some());
+        assert!(slab.get_mut(a).is_none(), "the key retired with its task");
+        let c = add(&mut slab, 3);
+        assert_eq!(
+            split(c),
+            (0, 1),
+            "the slot is reused with the next generation"
+        );
+        assert!(slab.get_mut(a).is_none(), "the old key still finds nothing");
+        assert_eq!(slab.get_mut(c).unwrap().1.obj.header().id.as_u32(), 3);
+    }
+
+    #[test]
+    fn live_tasks_come_out_in_id_order() {
+        let mut slab = TaskSlab::default();
+        for id in [1, 2, 3] {
+            add(&mut slab, id);
+        }
+        slab.remove(0);
+        add(&mut slab, 4); // takes slot 0
+        let ids: Vec<u32> = slab
+            .ids_and_names()
+            .iter()
+            .map(|(id, _)| id.as_u32())
+            .collect();
+        assert_eq!(ids, [2, 3, 4]);
+        let drained: Vec<u32> = slab
+            .drain_by_id()
+            .iter()
+            .map(|t| t.obj.header().id.as_u32())
+            .collect();
+        assert_eq!(drained, [2, 3, 4]);
+        assert!(slab.live_by_id().is_empty());
+    }
+}
