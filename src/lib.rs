@@ -167,6 +167,10 @@ pub use fuzz::Bytes;
 pub use pct::{Pct, Portfolio};
 pub use policy::{Candidate, CandidateKind, Decision, Fifo, Policy, Random, Replay};
 pub use shrink::{Shrunk, DEFAULT_SHRINK_BUDGET};
+/// `#[simloop::test] async fn name() { … }`: a `#[test]` that sweeps its body like [`check`]
+/// (feature `macros`, on by default; see the `simloop-macros` crate for the details).
+#[cfg(feature = "macros")]
+pub use simloop_macros::test;
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
