@@ -81,6 +81,8 @@ fn the_body_runs_once_per_seed() {
         "SIMLOOP_SEED",
         "SIMLOOP_REPLAY",
         "SIMLOOP_SHARD",
+        "SIMLOOP_CHECK_DETERMINISM",
+        "SIMLOOP_FUZZ_INPUT",
     ]
     .iter()
     .any(|v| std::env::var_os(v).is_some());

@@ -996,3 +996,22 @@ fn panic_message(r: std::thread::Result<()>) -> Option<String> {
 async fn futures_poll_once<F: Future + Unpin>(mut f: F) -> Poll<F::Output> {
     std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut f).poll(cx))).await
 }
+
+#[tokio::test(start_paused = true)]
+async fn timers_due_in_one_tick_wake_in_registration_order() {
+    // Registered in the order 0, 1, 2, 3 with sub-millisecond deadlines out of order; all
+    // round to tick 2, so the sub-ms order is lost and registration order remains.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    for (i, d) in [1900_u64, 1100, 2000, 1500].into_iter().enumerate() {
+        let log = log.clone();
+        handles.push(tokio::spawn(async move {
+            tokio::time::sleep(us(d)).await;
+            log.lock().unwrap().push(i);
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3]);
+}
