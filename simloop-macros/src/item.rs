@@ -84,6 +84,21 @@ impl TestFn {
     }
 }
 
+/// What an expansion that failed emits after its error: the item unchanged, minus any
+/// `#[test]` attribute (rustc would add "async functions cannot be used for tests" to
+/// the one error that matters).
+pub(crate) fn fallback(error: syn::Error, item: TokenStream) -> TokenStream {
+    let mut tokens = error.to_compile_error();
+    match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(mut f) => {
+            f.attrs.retain(|a| !is_test_attr(a));
+            f.to_tokens(&mut tokens);
+        }
+        Err(_) => tokens.extend(item),
+    }
+    tokens
+}
+
 fn first_input_name(sig: &syn::Signature) -> Option<String> {
     match sig.inputs.first()? {
         syn::FnArg::Typed(pt) => match &*pt.pat {

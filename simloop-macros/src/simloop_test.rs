@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Ident, LitStr, Path};
 
-use crate::item::{parse_crate_path, TestFn};
+use crate::item::{fallback, parse_crate_path, TestFn};
 
 const MACRO: &str = "simloop::test";
 
@@ -15,11 +15,7 @@ const MACRO: &str = "simloop::test";
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     match try_expand(args, item.clone()) {
         Ok(tokens) => tokens,
-        Err(e) => {
-            let mut tokens = e.to_compile_error();
-            tokens.extend(item);
-            tokens
-        }
+        Err(e) => fallback(e, item),
     }
 }
 
@@ -191,6 +187,20 @@ mod tests {
             ),
         );
         assert!(e.contains("is not a path"), "{e}");
+    }
+
+    #[test]
+    fn an_error_keeps_the_item_without_its_test_attribute() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                #[test]
+                #[ignore]
+                async fn t() {}
+            ),
+        );
+        assert!(out.contains("second test attribute"), "{out}");
+        assert!(out.ends_with("# [ignore] async fn t () { }"), "{out}");
     }
 
     #[test]

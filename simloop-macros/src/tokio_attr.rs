@@ -25,7 +25,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
 use syn::{Ident, Lit, Path, ReturnType, Type};
 
-use crate::item::{parse_crate_path, TestFn};
+use crate::item::{fallback, parse_crate_path, TestFn};
 
 /// Which attribute is expanding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,11 +313,7 @@ impl Options {
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     match try_expand(kind, args, item.clone()) {
         Ok(tokens) => tokens,
-        Err(e) => {
-            let mut tokens = e.to_compile_error();
-            tokens.extend(item);
-            tokens
-        }
+        Err(e) => fallback(e, item),
     }
 }
 
