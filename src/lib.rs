@@ -191,6 +191,10 @@ pub use policy::{
     Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
     Strategy,
 };
+/// `#[simloop::test] async fn name() { … }`: a `#[test]` that sweeps its body like [`check`]
+/// (feature `macros`, on by default; see the `simloop-macros` crate for the details).
+#[cfg(feature = "macros")]
+pub use simloop_macros::test;
 pub use task::{PanicPayload, Task, TaskError, TaskId, TaskInfo};
 pub use time::{
     sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Instant, Sleep, Timeout,
