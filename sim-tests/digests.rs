@@ -439,3 +439,53 @@ fn show_mixed() {
     let (trace, out) = run_on(Box::new(Fifo), mixed_boxed);
     println!("{out}\n{} events", trace.len());
 }
+
+/// `choose` and `rng` under every policy that decides them.
+async fn chooser(log: Log) {
+    let tasks: Vec<_> = (0..3u64)
+        .map(|i| {
+            let l = log.clone();
+            create_task(async move {
+                for round in 0..3 {
+                    let c = simloop::choose(2 + i as usize);
+                    let d = simloop::rng().below(20);
+                    say(&l, format!("t{i} r{round} chose {c} slept {d}"));
+                    sleep(ms(d)).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+fn chooser_boxed(log: Log) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    Box::pin(chooser(log))
+}
+
+#[test]
+fn choices_and_random_data_give_the_pinned_traces() {
+    let mut f = Fold::new();
+    type Make = Box<dyn Fn(u64) -> Box<dyn Policy>>;
+    let policies: Vec<Make> = vec![
+        Box::new(|_| Box::new(Fifo)),
+        Box::new(|s| Box::new(Random::new(s))),
+        Box::new(|s| Box::new(Pct::with_steps(s, 3, 40))),
+        Box::new(|s| {
+            Box::new(Bytes::new(
+                (0..40).map(|i| (s * 13 + i * 5) as u8).collect::<Vec<u8>>(),
+            ))
+        }),
+    ];
+    for make in &policies {
+        for seed in 0..25 {
+            let (trace, out) = run_on(make(seed), chooser_boxed);
+            let (again, _) = run_on(Box::new(Replay::new(&trace)), chooser_boxed);
+            assert_eq!(again.to_string(), trace.to_string());
+            f.add(&trace.to_string());
+            f.add(&out);
+        }
+    }
+    assert_all(vec![check("choices", f.0, 0x08f1a29c23136c87)]);
+}

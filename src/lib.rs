@@ -147,7 +147,8 @@
 //!    loop).
 //! 2. **The loop**: `event_loop/` — lifecycle, the ready set, the task slab, the timer
 //!    queue, handles, wakers, the thread registry, and `core`'s one-screen step loop.
-//! 3. **Inside a run**: `time/` (sleep, timeout), `combinators/`, `buggify`, `log` —
+//! 3. **Inside a run**: `time/` (sleep, timeout), `combinators/`, `buggify`, `choice`
+//!    ([`choose`], [`rng`]), `log` —
 //!    what user code calls while a loop runs; none of it touches the loop's `Core`.
 //! 4. **The runner**: `check/` (builder, body, one run, sweep, replay, fuzz inputs,
 //!    search, explore, shrink, report), and the public `fuzz` module over it.
@@ -160,6 +161,7 @@
 
 mod buggify;
 mod check;
+mod choice;
 mod combinators;
 mod env;
 mod error;
@@ -179,6 +181,7 @@ pub use check::{
     TraceSource, DEFAULT_MAX_PREEMPTIONS, DEFAULT_MAX_SCHEDULES, DEFAULT_SEEDS,
     DEFAULT_SHRINK_BUDGET,
 };
+pub use choice::{choose, rng, SimRng};
 pub use combinators::{
     as_completed, gather, shield, task_group, wait, AsCompleted, Gather, GroupError, GroupFailure,
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,

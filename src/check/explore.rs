@@ -85,15 +85,7 @@ impl Builder {
         ) {
             Found::Nothing => Ok(summary),
             Found::Limit { level: k } => {
-                let message = format!(
-                    "the search needs more than {} schedules (max_schedules) at {} \
-                     preemption{}; it ran {} without a failure. Lower max_preemptions, \
-                     shrink the test, or raise max_schedules",
-                    opts.max_schedules,
-                    k,
-                    if k == 1 { "" } else { "s" },
-                    summary.schedules
-                );
+                let message = limit_message(opts.max_schedules, k, summary.schedules);
                 let mut f = Failure::new(
                     &test,
                     format!("bounded search (≤ {} preemptions)", opts.max_preemptions),
@@ -131,5 +123,28 @@ impl Builder {
                 Err(Box::new(f))
             }
         }
+    }
+}
+
+/// What to do when the search needs more than `max_schedules` runs at `level` costly
+/// departures — advice that is true for the case at hand.
+fn limit_message(max_schedules: u64, level: u32, ran: u64) -> String {
+    let head = format!(
+        "the search needs more than {max_schedules} schedules (max_schedules) at {level} \
+         preemption{}; it ran {ran} without a failure",
+        if level == 1 { "" } else { "s" }
+    );
+    if level == 0 {
+        format!(
+            "{head}. Even the schedules without preemptions are too many: the free choices \
+             (which woken task runs first) multiply. Make the test smaller (fewer tasks that \
+             wake at once), raise max_schedules, or use a seed sweep (Builder::check)"
+        )
+    } else {
+        format!(
+            "{head}. Lower max_preemptions to {}, make the test smaller, or raise \
+             max_schedules",
+            level - 1
+        )
     }
 }

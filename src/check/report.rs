@@ -67,6 +67,8 @@ pub struct Failure {
     pub sweep: Option<Range<u64>>,
     /// The failing schedule reduced by the shrinker, if shrinking ran and found one.
     pub shrunk: Option<Shrunk>,
+    /// Why the failure was not shrunk, when shrinking was on but could not apply.
+    pub not_shrunk: Option<String>,
 }
 
 impl Failure {
@@ -141,6 +143,9 @@ impl fmt::Display for Failure {
             if let Some(s) = &self.shrunk {
                 write!(f, "{s}")?;
             }
+            if let Some(why) = &self.not_shrunk {
+                writeln!(f, "  not shrunk: {why}")?;
+            }
         }
         write!(f, "  replay:     {}", self.replay_command)
     }
@@ -208,6 +213,7 @@ impl Failure {
             seeds_passed: 0,
             sweep: None,
             shrunk: None,
+            not_shrunk: None,
         }
     }
 

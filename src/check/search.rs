@@ -120,11 +120,14 @@ impl Builder {
                 let mut here = Vec::new();
                 for i in branch..record.len() {
                     let r = &record[i];
+                    if r.is_fault() {
+                        continue; // faults are not explored (buggify is off in a search)
+                    }
                     for j in 0..r.cands.len() {
                         if j == r.chosen {
                             continue;
                         }
-                        let cost = u32::from(r.could_continue);
+                        let cost = r.cost_of(j);
                         let mut prefix: Vec<Option<Pick>> =
                             record[..i].iter().map(|r| Some(r.picked())).collect();
                         prefix.push(Some(r.cands[j]));

@@ -29,7 +29,7 @@ use super::report::{cargo_test_line, Failure, FailureKind, Outcome};
 use super::search::{ExploreSummary, Found};
 use super::shrunk::Shrunk;
 use crate::error::LoopError;
-use crate::policy::guided::{preemptions, Guided, Pick, StepRecord};
+use crate::policy::guided::{faults, preemptions, Guided, Pick, StepRecord};
 use crate::policy::CandidateKind;
 use crate::task::id::TaskId;
 use crate::trace::{EventKind, PollOutcome, Trace};
@@ -44,22 +44,45 @@ impl Builder {
         if !self.search.shrink || self.search.shrink_budget == 0 {
             return;
         }
-        let shrinkable = match &failure.kind {
-            FailureKind::Panicked | FailureKind::ReturnedErr => true,
+        let why_not = match &failure.kind {
+            FailureKind::Panicked | FailureKind::ReturnedErr => None,
+            FailureKind::Loop(LoopError::StepLimit { .. }) => Some(
+                "a step-limit failure is not shrunk: every re-run would spin to the limit"
+                    .to_owned(),
+            ),
             FailureKind::Loop(
                 LoopError::Divergence { .. }
                 | LoopError::Nondeterminism { .. }
-                | LoopError::StepLimit { .. }
                 | LoopError::Policy { .. },
-            ) => false,
-            FailureKind::Loop(_) => true,
-            _ => false,
+            ) => Some(
+                "the failure is about the schedule itself (a replay divergence, \
+                 nondeterminism or a policy error), so there is no schedule to shrink"
+                    .to_owned(),
+            ),
+            FailureKind::Loop(_) => None,
+            _ => Some("nothing ran, so there is no schedule to shrink".to_owned()),
         };
-        if !shrinkable || failure.trace.steps() > MAX_SHRINK_STEPS {
+        let why_not = why_not.or_else(|| {
+            (failure.trace.steps() > MAX_SHRINK_STEPS).then(|| {
+                format!(
+                    "the failing run took {} steps; runs over {MAX_SHRINK_STEPS} steps are not \
+                     shrunk (each re-run would be as long)",
+                    failure.trace.steps()
+                )
+            })
+        });
+        if let Some(reason) = why_not {
+            failure.not_shrunk = Some(reason);
             return;
         }
         let target = (failure.kind.clone(), failure.message.clone());
         let Some(mut s) = self.shrink_schedule(body, &failure.trace, &target) else {
+            failure.not_shrunk = Some(
+                "re-running the failing schedule (its steps, choices, faults and random data) \
+                 did not fail the same way, so the failure depends on something the trace does \
+                 not record — state kept across runs, wall-clock time, threads"
+                    .to_owned(),
+            );
             return;
         };
         s.path = failure.trace_path.as_ref().and_then(|p| {
@@ -83,19 +106,40 @@ impl Builder {
     ) -> Option<Shrunk> {
         let budget = self.search.shrink_budget;
         let mut runs = 0u32;
+        // Re-runs give back the original's random data, and follow its faults if it had any.
+        let randoms: Rc<Vec<u64>> = Rc::new(
+            original
+                .events()
+                .filter_map(|e| match e.kind {
+                    EventKind::Random { value } => Some(value),
+                    _ => None,
+                })
+                .collect(),
+        );
+        let faults = original
+            .events()
+            .any(|e| matches!(e.kind, EventKind::Buggify { .. }));
         let try_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> Option<Run> {
             *runs += 1;
             let (policy, record) = Guided::new("shrunk", Rc::new(plan), false);
+            let policy = policy.with_recorded(faults, randoms.clone());
             let outcome = self.run_one(Box::new(policy), body);
             let same = matches!(&outcome.result, Err((k, m)) if k == &target.0 && m == &target.1);
             same.then(|| Run::new(outcome, record.take()))
         };
 
-        // The original schedule, step for step, to learn its decisions.
-        let full: Vec<Option<Pick>> = steps_of(original).into_iter().map(Some).collect();
+        // The original schedule, decision for decision, to learn its decisions.
+        let full: Vec<Option<Pick>> = decisions_of(original, faults)
+            .into_iter()
+            .map(Some)
+            .collect();
         let first = try_plan(full, &mut runs)?;
-        let (preemptions_before, steps_before, tasks_before) =
-            (first.metric.0, first.metric.1, first.metric.2);
+        let (preemptions_before, faults_before, steps_before, tasks_before) = (
+            first.metric.0,
+            first.metric.1,
+            first.metric.2,
+            first.metric.3,
+        );
         let mut best = first;
 
         // 1. Fewer preemptions: search the schedules with fewer preemptions than the
@@ -199,10 +243,12 @@ impl Builder {
         Some(Shrunk {
             preemptions_before,
             preemptions_after: best.metric.0,
+            faults_before,
+            faults_after: best.metric.1,
             steps_before,
-            steps_after: best.metric.1,
+            steps_after: best.metric.2,
             tasks_before,
-            tasks_after: best.metric.2,
+            tasks_after: best.metric.3,
             story,
             trace: best.outcome.trace,
             path: None,
@@ -216,20 +262,30 @@ impl Builder {
 struct Run {
     outcome: Outcome,
     record: Vec<StepRecord>,
-    /// (preemptions, steps, tasks polled, deviations): smaller is simpler.
-    metric: (u32, u64, usize, usize),
+    /// (costly departures, faults, steps, tasks polled, deviations): smaller is simpler.
+    metric: (u32, u32, u64, usize, usize),
 }
 
 impl Run {
     fn new(outcome: Outcome, record: Vec<StepRecord>) -> Run {
         let tasks: BTreeSet<u32> = record
             .iter()
-            .map(StepRecord::picked)
-            .filter(|p| p.kind == CandidateKind::Task)
-            .map(|p| p.id)
+            .filter_map(|r| match r.picked() {
+                Pick::Item {
+                    kind: CandidateKind::Task,
+                    id,
+                } => Some(id),
+                _ => None,
+            })
             .collect();
         let devs = record.iter().filter(|r| r.chosen != r.default).count();
-        let metric = (preemptions(&record), outcome.steps, tasks.len(), devs);
+        let metric = (
+            preemptions(&record),
+            faults(&record),
+            outcome.steps,
+            tasks.len(),
+            devs,
+        );
         Run {
             outcome,
             record,
@@ -253,41 +309,58 @@ impl Run {
     }
 }
 
-/// The item each step of a trace ran.
-fn steps_of(trace: &Trace) -> Vec<Pick> {
+/// Every decision of a trace, in order: the item each step ran, each choice's
+/// alternative, and (if `faults`) each buggify value.
+fn decisions_of(trace: &Trace, faults: bool) -> Vec<Pick> {
     trace
         .events()
         .filter_map(|e| match e.kind {
-            EventKind::Poll { task, .. } => Some(Pick {
+            EventKind::Poll { task, .. } => Some(Pick::Item {
                 kind: CandidateKind::Task,
                 id: task.as_u32(),
             }),
-            EventKind::Timer { timer } => Some(Pick {
+            EventKind::Timer { timer } => Some(Pick::Item {
                 kind: CandidateKind::Timer,
                 id: timer,
             }),
-            EventKind::Callback { handle } => Some(Pick {
+            EventKind::Callback { handle } => Some(Pick::Item {
                 kind: CandidateKind::Callback,
                 id: handle,
             }),
-            EventKind::Stop => Some(Pick {
+            EventKind::Stop => Some(Pick::Item {
                 kind: CandidateKind::Stop,
                 id: 0,
             }),
+            EventKind::Choose { chosen, .. } => Some(Pick::Alt(chosen)),
+            EventKind::Buggify { fired, .. } if faults => Some(Pick::Fault(fired)),
             _ => None,
         })
         .collect()
 }
 
 fn name_of(trace: &Trace, p: Pick) -> String {
-    match p.kind {
-        CandidateKind::Task => match trace.task_name(TaskId::from_raw(p.id)) {
-            Some(n) => format!("task {} \"{n}\"", p.id),
-            None => format!("task {}", p.id),
+    match p {
+        Pick::Item {
+            kind: CandidateKind::Task,
+            id,
+        } => match trace.task_name(TaskId::from_raw(id)) {
+            Some(n) => format!("task {id} \"{n}\""),
+            None => format!("task {id}"),
         },
-        CandidateKind::Callback => format!("callback {}", p.id),
-        CandidateKind::Timer => format!("timer {}", p.id),
-        CandidateKind::Stop => "the stop request".to_owned(),
+        Pick::Item {
+            kind: CandidateKind::Callback,
+            id,
+        } => format!("callback {id}"),
+        Pick::Item {
+            kind: CandidateKind::Timer,
+            id,
+        } => format!("timer {id}"),
+        Pick::Item {
+            kind: CandidateKind::Stop,
+            ..
+        } => "the stop request".to_owned(),
+        Pick::Alt(k) => format!("alternative {k}"),
+        Pick::Fault(v) => format!("buggify {v}"),
     }
 }
 
@@ -327,30 +400,43 @@ fn deeds(trace: &Trace, step: u64) -> String {
 /// One line per departure from the default order, then the failure.
 fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    for (i, r) in record.iter().enumerate() {
+    for r in record {
         if r.chosen == r.default {
             continue;
         }
-        let step = i as u64 + 1;
+        let step = r.step;
         let ran = name_of(trace, r.picked());
-        if r.is_preemption() {
-            let prev = name_of(trace, r.cands[r.default]);
-            lines.push(format!(
-                "step {step}: preemption: {prev} could go on (at step {} it {}), but {ran} ran instead",
-                step - 1,
-                deeds(trace, step - 1)
-            ));
-        } else {
-            lines.push(format!(
+        match r.picked() {
+            Pick::Alt(k) => lines.push(format!(
+                "step {step}: choose({}) took alternative {k} (the default is 0)",
+                r.cands.len()
+            )),
+            Pick::Fault(_) => lines.push(format!(
+                "step {step}: buggify() fired: the failure needs this fault"
+            )),
+            Pick::Item { .. } if r.could_continue => {
+                let prev = name_of(trace, r.cands[r.default]);
+                lines.push(format!(
+                    "step {step}: preemption: {prev} could go on (at step {} it {}), but {ran} ran instead",
+                    step - 1,
+                    deeds(trace, step - 1)
+                ));
+            }
+            Pick::Item { .. } if r.is_preemption() => lines.push(format!(
+                "step {step}: {ran} ran before {} (a timer out of the default order: counted \
+                 like a preemption)",
+                name_of(trace, r.cands[r.default])
+            )),
+            Pick::Item { .. } => lines.push(format!(
                 "step {step}: {ran} ran before {} (no task could go on: a free choice)",
                 name_of(trace, r.cands[r.default])
-            ));
+            )),
         }
     }
     if lines.is_empty() {
         lines.push(
             "no choice departs from the default order (each task runs while it can, else \
-             asyncio's next item)"
+             asyncio's next item; choices take alternative 0; no faults)"
                 .to_owned(),
         );
     }

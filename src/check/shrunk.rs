@@ -19,6 +19,10 @@ pub struct Shrunk {
     pub preemptions_before: u32,
     /// Preemptions in the shrunk run.
     pub preemptions_after: u32,
+    /// `buggify()` faults in the original failing run (when it recorded them).
+    pub faults_before: u32,
+    /// Faults the shrunk run still needs.
+    pub faults_after: u32,
     /// Steps of the original failing run.
     pub steps_before: u64,
     /// Steps of the shrunk run.
@@ -56,6 +60,15 @@ impl fmt::Display for Shrunk {
             self.tasks_after,
             self.runs
         )?;
+        if self.faults_before > 0 {
+            writeln!(
+                f,
+                "  faults: {} buggify fault{} -> {} (the shrunk run keeps the faults it needs)",
+                self.faults_before,
+                if self.faults_before == 1 { "" } else { "s" },
+                self.faults_after
+            )?;
+        }
         for line in &self.story {
             writeln!(f, "    {line}")?;
         }

@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
 use super::handle::{Action, HandleCell};
 use super::ready::ReadySet;
 use super::slab::TaskSlab;
@@ -36,7 +39,12 @@ pub(crate) struct Core {
     pub(crate) spare: Vec<Msg>,
     /// `buggify` call sites seen in this run: site -> calls so far.
     buggify_hits: BTreeMap<u32, u32>,
+    /// The run's own data stream for `choose` and `rng` (made on first use).
+    data: Option<ChaCha8Rng>,
 }
+
+/// Keeps the data stream apart from the scheduling stream of the same seed ("simloopd").
+const DATA_STREAM_KEY: u64 = 0x7369_6d6c_6f6f_7064;
 
 pub(crate) fn task_candidate(index: usize, id: TaskId) -> Candidate {
     Candidate {
@@ -61,6 +69,7 @@ impl Core {
             last_seq: 0,
             spare: Vec::new(),
             buggify_hits: BTreeMap::new(),
+            data: None,
         }
     }
 
@@ -167,6 +176,46 @@ impl Core {
             .into_iter()
             .map(|(id, name)| BlockedTask { id, name })
             .collect()
+    }
+
+    /// The next value of the run's own data stream, seeded from the loop's seed (0 without
+    /// one), independent of the policy's scheduling stream.
+    fn next_data(&mut self) -> u64 {
+        let seed = self.trace.seed().unwrap_or(0);
+        self.data
+            .get_or_insert_with(|| ChaCha8Rng::seed_from_u64(seed ^ DATA_STREAM_KEY))
+            .next_u64()
+    }
+
+    /// What `choose(n)` returns (`n >= 2`): the policy's value, else uniform from the data
+    /// stream under a seeded policy, else 0; recorded in the trace.
+    pub(crate) fn user_choice(&mut self, n: u32) -> u32 {
+        let chosen = match self.policy.user_choice(n) {
+            Some(k) => {
+                assert!(
+                    k < n,
+                    "simloop: policy `{}` chose alternative {k} of choose({n})",
+                    self.policy.name()
+                );
+                k
+            }
+            None if self.policy.seed().is_some() => {
+                ((u128::from(self.next_data()) * u128::from(n)) >> 64) as u32
+            }
+            None => 0,
+        };
+        self.trace.push_choose(n, chosen);
+        chosen
+    }
+
+    /// The next `rng()` value: the policy's, else the data stream's; recorded in the trace.
+    pub(crate) fn random_u64(&mut self) -> u64 {
+        let value = match self.policy.random_u64() {
+            Some(v) => v,
+            None => self.next_data(),
+        };
+        self.trace.push_random(value);
+        value
     }
 
     /// What `buggify()` at `site` returns: the policy decides from the site and how often

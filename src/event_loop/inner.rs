@@ -171,6 +171,16 @@ impl Inner {
         }
     }
 
+    /// What `choose(n)` returns in this run (see `Core::user_choice`).
+    pub(crate) fn user_choice(&self, n: u32) -> u32 {
+        self.core().user_choice(n)
+    }
+
+    /// The next `rng()` value in this run (see `Core::random_u64`).
+    pub(crate) fn random_u64(&self) -> u64 {
+        self.core().random_u64()
+    }
+
     /// What `buggify()` at `site` returns in this run: the policy decides from the site
     /// and how often it was called; a value is recorded in the trace. `false` when the
     /// loop is busy (a `buggify()` in a destructor run by the loop itself).

@@ -9,9 +9,11 @@ use crate::error::LoopError;
 
 /// A [`Policy`] whose choices come from a byte string (a fuzzer's input).
 ///
-/// Each decision with `n >= 2` candidates takes `Unstructured::choose_index(n)` from the
-/// bytes not used yet — one byte, taken modulo `n`, for up to 256 candidates. When the
-/// bytes run out every later decision is index 0, the item asyncio would run next (FIFO).
+/// Each decision with `n >= 2` candidates — a scheduling step, or a [`choose(n)`](crate::choose)
+/// — takes `Unstructured::choose_index(n)` from the bytes not used yet: one byte, taken
+/// modulo `n`, for up to 256 candidates. Each [`rng`](crate::rng) draw takes the next 8
+/// bytes. When the bytes run out every later decision is index 0, the item asyncio would
+/// run next (FIFO), and draws come from the run's own stream.
 /// So every byte string is a valid schedule: the empty one is exactly FIFO, and the same
 /// bytes always give the same schedule.
 ///
@@ -66,6 +68,20 @@ impl Bytes {
     }
 }
 
+impl Bytes {
+    /// An index below `n` from the bytes not used yet (0 when `n < 2` or they ran out).
+    fn index(&mut self, n: usize) -> usize {
+        if n < 2 || self.pos >= self.data.len() {
+            return 0;
+        }
+        let mut u = Unstructured::new(&self.data[self.pos..]);
+        // `choose_index` returns index 0 (never an error) when the bytes run out.
+        let i = u.choose_index(n).unwrap_or(0);
+        self.pos = self.data.len() - u.len();
+        i
+    }
+}
+
 impl fmt::Debug for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bytes")
@@ -81,14 +97,19 @@ impl Policy for Bytes {
     }
 
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        let n = d.candidates.len();
-        if n < 2 || self.pos >= self.data.len() {
-            return Ok(0);
-        }
-        let mut u = Unstructured::new(&self.data[self.pos..]);
-        // `choose_index` returns index 0 (never an error) when the bytes run out.
-        let i = u.choose_index(n).unwrap_or(0);
-        self.pos = self.data.len() - u.len();
-        Ok(i)
+        Ok(self.index(d.candidates.len()))
+    }
+
+    /// A user-level choice takes its alternative from the bytes too (0 once they run out).
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        Some(self.index(n as usize) as u32)
+    }
+
+    /// Random data comes from the next 8 bytes (little-endian); once fewer remain, from the
+    /// run's own data stream.
+    fn random_u64(&mut self) -> Option<u64> {
+        let rest = self.data.get(self.pos..self.pos + 8)?;
+        self.pos += 8;
+        Some(u64::from_le_bytes(rest.try_into().ok()?))
     }
 }

@@ -147,6 +147,21 @@ pub trait Policy {
         self.seed().map(|seed| seeded_buggify(seed, site, hit))
     }
 
+    /// What a [`choose(n)`](crate::choose) call returns (`n >= 2`), or `None` (the
+    /// default) to let the run decide: a seeded policy then draws uniformly from the run's
+    /// own data stream, an unseeded one takes alternative 0. A policy that dictates the
+    /// value (a replay, the fuzzer's bytes, a search) returns it; it must be below `n`.
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        let _ = n;
+        None
+    }
+
+    /// The next value of [`rng`](crate::rng), or `None` (the default) to take it from the
+    /// run's own data stream (seeded from the policy's seed, or from 0 without one).
+    fn random_u64(&mut self) -> Option<u64> {
+        None
+    }
+
     /// `true` if the loop must call [`choose`](Policy::choose) at *every* step, even when
     /// only one item is runnable (replay and checking wrappers use this to verify each
     /// step). A policy that says so must return 0 for single-candidate decisions.
@@ -167,6 +182,12 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
     }
     fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
         (**self).buggify(site, hit)
+    }
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        (**self).user_choice(n)
+    }
+    fn random_u64(&mut self) -> Option<u64> {
+        (**self).random_u64()
     }
     fn every_step(&self) -> bool {
         (**self).every_step()

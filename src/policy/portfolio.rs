@@ -89,6 +89,14 @@ impl Policy for Portfolio {
     fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
         self.inner.buggify(site, hit)
     }
+
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        self.inner.user_choice(n)
+    }
+
+    fn random_u64(&mut self) -> Option<u64> {
+        self.inner.random_u64()
+    }
 }
 
 impl Strategy for Portfolio {

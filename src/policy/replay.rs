@@ -31,6 +31,12 @@ pub struct Replay {
     /// The recorded `buggify` outcomes `(site, value)`, in order, and the next one.
     buggify: Vec<(u32, bool)>,
     next_buggify: usize,
+    /// The recorded `choose` results `(n, chosen)`, in order, and the next one.
+    choices: Vec<(u32, u32)>,
+    next_choice: usize,
+    /// The recorded `rng` draws, in order, and the next one.
+    randoms: Vec<u64>,
+    next_random: usize,
 }
 
 impl Replay {
@@ -65,12 +71,30 @@ impl Replay {
                 _ => None,
             })
             .collect();
+        let choices = trace
+            .events()
+            .filter_map(|e| match e.kind {
+                EventKind::Choose { n, chosen } => Some((n, chosen)),
+                _ => None,
+            })
+            .collect();
+        let randoms = trace
+            .events()
+            .filter_map(|e| match e.kind {
+                EventKind::Random { value } => Some(value),
+                _ => None,
+            })
+            .collect();
         Replay {
             policy: trace.policy().to_owned(),
             seed: trace.seed(),
             steps,
             buggify,
             next_buggify: 0,
+            choices,
+            next_choice: 0,
+            randoms,
+            next_random: 0,
         }
     }
 
@@ -107,6 +131,25 @@ impl Policy for Replay {
             _ => self.seed.map(|seed| seeded_buggify(seed, site, hit)),
         }
     }
+    /// The recorded alternative when the next recorded choice has the same `n`; otherwise
+    /// (the program changed) the run decides, and the trace comparison reports where.
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        match self.choices.get(self.next_choice) {
+            Some(&(m, k)) if m == n => {
+                self.next_choice += 1;
+                Some(k)
+            }
+            _ => None,
+        }
+    }
+
+    /// The recorded draws, in order; past them, the run's own stream.
+    fn random_u64(&mut self) -> Option<u64> {
+        let v = self.randoms.get(self.next_random).copied()?;
+        self.next_random += 1;
+        Some(v)
+    }
+
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         let Some(exp) = usize::try_from(d.step - 1)
             .ok()

@@ -43,6 +43,12 @@ impl<O: Observer> Policy for Observed<O> {
     fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
         self.inner.buggify(site, hit)
     }
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        self.inner.user_choice(n)
+    }
+    fn random_u64(&mut self) -> Option<u64> {
+        self.inner.random_u64()
+    }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         self.observer.observe(d)?;
         // Only a real choice reaches the wrapped policy, as without the wrapper.

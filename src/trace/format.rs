@@ -7,8 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{
-    is_step_kind, Event, EventKind, PollOutcome, Trace, BUGGIFY, CALLBACK, CANCEL, CLOCK, DESTROY,
-    POLL, SPAWN, STOP, TIMER, WAKE,
+    is_step_kind, Event, EventKind, PollOutcome, Trace, BUGGIFY, CALLBACK, CANCEL, CHOOSE, CLOCK,
+    DESTROY, POLL, RANDOM, SPAWN, STOP, TIMER, WAKE,
 };
 use crate::task::id::TaskId;
 use crate::time::instant::{Instant, Secs};
@@ -16,7 +16,8 @@ use crate::time::instant::{Instant, Secs};
 pub(crate) const HEADER_PREFIX: &str = "simloop-trace v1";
 pub(crate) const HEADER_EXPECTED: &str = "\"simloop-trace v1 header\"";
 pub(crate) const KINDS_EXPECTED: &str =
-    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy, buggify";
+    "one of spawn, poll, wake, timer, callback, cancel, clock, stop, destroy, buggify, choose, random";
+pub(crate) const RANDOM_EXPECTED: &str = "random value (0x and 16 lowercase hex digits)";
 pub(crate) const SITE_EXPECTED: &str = "buggify site (0x and 8 lowercase hex digits)";
 pub(crate) const OUTCOME_EXPECTED: &str = "poll outcome (pending, ready, panicked, cancelled)";
 pub(crate) const EOL: &str = "<end of line>";
@@ -71,6 +72,8 @@ impl Trace {
             EventKind::Buggify { site, fired } => {
                 write!(w, "buggify {site:#010x} {}", u8::from(fired))?
             }
+            EventKind::Choose { n, chosen } => write!(w, "choose {n} {chosen}")?,
+            EventKind::Random { value } => write!(w, "random {value:#018x}")?,
         }
         w.write_char('\n')
     }
@@ -93,6 +96,8 @@ impl Trace {
             "stop" => STOP,
             "destroy" => DESTROY,
             "buggify" => BUGGIFY,
+            "choose" => CHOOSE,
+            "random" => RANDOM,
             _ => return fail(KINDS_EXPECTED, kind_tok),
         };
         let want_step = self.steps + u64::from(is_step_kind(kind));
@@ -142,6 +147,30 @@ impl Trace {
                     other => return fail("0 or 1", other),
                 };
                 self.push_buggify(site, fired);
+            }
+            CHOOSE => {
+                let n_tok = next_tok(&mut args, "number of alternatives")?;
+                let n = parse_u32(n_tok, "number of alternatives")?;
+                if n < 2 {
+                    return fail("at least 2 alternatives", n_tok);
+                }
+                let k_tok = next_tok(&mut args, "alternative taken")?;
+                let chosen = parse_u32(k_tok, "alternative taken")?;
+                if chosen >= n {
+                    return fail(format!("an alternative below {n}"), k_tok);
+                }
+                self.push_choose(n, chosen);
+            }
+            RANDOM => {
+                let tok = next_tok(&mut args, RANDOM_EXPECTED)?;
+                let value = tok
+                    .strip_prefix("0x")
+                    .filter(|h| {
+                        h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    })
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| fail_of(RANDOM_EXPECTED, tok))?;
+                self.push_random(value);
             }
             POLL => {
                 let id = parse_u32(next_tok(&mut args, "task id")?, "task id")?;

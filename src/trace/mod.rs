@@ -40,6 +40,16 @@ pub(crate) const STOP: u8 = 8;
 pub(crate) const DESTROY: u8 = 9;
 /// A `buggify()` call returned (id = site hash, flag = 0 or 1). Not a step.
 pub(crate) const BUGGIFY: u8 = 10;
+/// A `choose(n)` returned (id = the alternative taken). Always immediately followed by a
+/// [`CHOOSE_N`] record. Not a step.
+pub(crate) const CHOOSE: u8 = 11;
+/// Second half of a choice: id = the number of alternatives.
+pub(crate) const CHOOSE_N: u8 = 12;
+/// An `rng()` draw (id = low 32 bits of the value). Always immediately followed by a
+/// [`RANDOM_HI`] record. Not a step.
+pub(crate) const RANDOM: u8 = 13;
+/// Second half of a draw: id = the high 32 bits.
+pub(crate) const RANDOM_HI: u8 = 14;
 
 const fn is_step_kind(kind: u8) -> bool {
     matches!(kind, POLL | TIMER | CALLBACK | STOP)
@@ -50,7 +60,6 @@ const fn is_step_kind(kind: u8) -> bool {
 pub(crate) struct Rec {
     pub(crate) kind: u8,
     pub(crate) flag: u8,
-    pub(crate) extra: u16,
     pub(crate) id: u32,
 }
 
@@ -151,6 +160,18 @@ pub enum EventKind {
         /// What it returned.
         fired: bool,
     },
+    /// A [`choose`](crate::choose) call returned.
+    Choose {
+        /// How many alternatives there were.
+        n: u32,
+        /// The alternative taken (`0..n`).
+        chosen: u32,
+    },
+    /// An [`rng`](crate::rng) draw.
+    Random {
+        /// The value drawn.
+        value: u64,
+    },
 }
 
 impl EventKind {
@@ -250,12 +271,7 @@ impl Trace {
         debug_assert!((kind == POLL && flag <= 3) || flag == 0);
         self.steps += u64::from(is_step_kind(kind));
         self.events += 1;
-        self.recs.push(Rec {
-            kind,
-            flag,
-            extra: 0,
-            id,
-        });
+        self.recs.push(Rec { kind, flag, id });
     }
 
     /// Records that the clock jumped forward to `to` (must be later than the
@@ -263,12 +279,7 @@ impl Trace {
     pub(crate) fn push_clock(&mut self, to: Instant) {
         debug_assert!(to > self.now, "clock must move forward");
         let ns = to.as_nanos();
-        let rec = |kind, id| Rec {
-            kind,
-            flag: 0,
-            extra: 0,
-            id,
-        };
+        let rec = |kind, id| Rec { kind, flag: 0, id };
         self.recs.push(rec(CLOCK, ns as u32));
         self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
         self.events += 1;
@@ -281,8 +292,38 @@ impl Trace {
         self.recs.push(Rec {
             kind: BUGGIFY,
             flag: u8::from(fired),
-            extra: 0,
             id: site,
+        });
+    }
+
+    /// Records what a `choose(n)` call returned.
+    pub(crate) fn push_choose(&mut self, n: u32, chosen: u32) {
+        debug_assert!(chosen < n);
+        self.events += 1;
+        self.recs.push(Rec {
+            kind: CHOOSE,
+            flag: 0,
+            id: chosen,
+        });
+        self.recs.push(Rec {
+            kind: CHOOSE_N,
+            flag: 0,
+            id: n,
+        });
+    }
+
+    /// Records an `rng()` draw.
+    pub(crate) fn push_random(&mut self, value: u64) {
+        self.events += 1;
+        self.recs.push(Rec {
+            kind: RANDOM,
+            flag: 0,
+            id: value as u32,
+        });
+        self.recs.push(Rec {
+            kind: RANDOM_HI,
+            flag: 0,
+            id: (value >> 32) as u32,
         });
     }
 
@@ -367,6 +408,20 @@ struct Events<'a> {
     time: Instant,
 }
 
+impl Events<'_> {
+    /// The id of the next record if it is of `kind` (the second half of a wide event),
+    /// consuming it; 0 otherwise.
+    fn second_half(&mut self, kind: u8) -> u32 {
+        match self.recs.as_slice().first() {
+            Some(next) if next.kind == kind => {
+                self.recs.next();
+                next.id
+            }
+            _ => 0,
+        }
+    }
+}
+
 impl Iterator for Events<'_> {
     type Item = Event;
 
@@ -385,13 +440,7 @@ impl Iterator for Events<'_> {
                 CALLBACK => EventKind::Callback { handle: rec.id },
                 CANCEL => EventKind::Cancel { task },
                 CLOCK => {
-                    let mut hi = 0;
-                    if let Some(next) = self.recs.as_slice().first() {
-                        if next.kind == CLOCK_HI {
-                            hi = next.id;
-                            self.recs.next();
-                        }
-                    }
+                    let hi = self.second_half(CLOCK_HI);
                     self.time = Instant::from_nanos(u64::from(hi) << 32 | u64::from(rec.id));
                     EventKind::Clock { to: self.time }
                 }
@@ -400,6 +449,13 @@ impl Iterator for Events<'_> {
                 BUGGIFY => EventKind::Buggify {
                     site: rec.id,
                     fired: rec.flag != 0,
+                },
+                CHOOSE => EventKind::Choose {
+                    chosen: rec.id,
+                    n: self.second_half(CHOOSE_N),
+                },
+                RANDOM => EventKind::Random {
+                    value: u64::from(self.second_half(RANDOM_HI)) << 32 | u64::from(rec.id),
                 },
                 _ => continue, // stray CLOCK_HI or unknown kind: never pushed
             };
