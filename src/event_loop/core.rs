@@ -46,6 +46,7 @@ pub(crate) struct Core {
 /// Keeps the data stream apart from the scheduling stream of the same seed ("simloopd").
 const DATA_STREAM_KEY: u64 = 0x7369_6d6c_6f6f_7064;
 
+#[inline]
 pub(crate) fn task_candidate(index: usize, id: TaskId) -> Candidate {
     Candidate {
         kind: CandidateKind::Task,
@@ -73,6 +74,7 @@ impl Core {
         }
     }
 
+    #[inline]
     pub(crate) fn next_task_id(&mut self) -> TaskId {
         self.last_task_id = self
             .last_task_id
@@ -81,6 +83,7 @@ impl Core {
         TaskId::from_raw(self.last_task_id)
     }
 
+    #[inline]
     pub(crate) fn next_seq(&mut self) -> u32 {
         self.last_seq = self
             .last_seq
@@ -90,6 +93,7 @@ impl Core {
     }
 
     /// Applies one message.
+    #[inline]
     pub(crate) fn apply(&mut self, msg: Msg) {
         match msg {
             Msg::Spawn(key) => {

@@ -63,10 +63,12 @@ impl HandleCell {
         *self.action.borrow_mut() = Some(action);
     }
 
+    #[inline]
     pub(crate) fn has_run(&self) -> bool {
         self.state.get() == HandleState::Ran
     }
 
+    #[inline]
     pub(crate) fn is_cancelled(&self) -> bool {
         matches!(
             self.state.get(),
@@ -75,6 +77,7 @@ impl HandleCell {
     }
 
     /// In the ready set (or still listed there after a cancellation).
+    #[inline]
     pub(crate) fn in_ready_set(&self) -> bool {
         matches!(
             self.state.get(),
@@ -83,6 +86,7 @@ impl HandleCell {
     }
 
     /// Waiting → Ready.
+    #[inline]
     pub(crate) fn make_ready(&self) {
         debug_assert_eq!(self.state.get(), HandleState::Waiting);
         self.state.set(HandleState::Ready);
@@ -90,6 +94,7 @@ impl HandleCell {
 
     /// Ready → Ran; returns the action to perform (none for a cancelled handle, whose
     /// action was dropped when it was cancelled).
+    #[inline]
     pub(crate) fn run(&self) -> Option<Action> {
         if self.state.get() == HandleState::Ready {
             self.state.set(HandleState::Ran);
@@ -97,6 +102,7 @@ impl HandleCell {
         self.action.borrow_mut().take()
     }
 
+    #[inline]
     pub(crate) fn update_waker(&self, w: &Waker) {
         let mut a = self.action.borrow_mut();
         if let Some(Action::Wake(old)) = &*a {

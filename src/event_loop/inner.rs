@@ -79,6 +79,7 @@ impl Inner {
     /// Borrows the `Core`. The loop never holds this borrow while user code runs, so a
     /// failure here is a simloop bug.
     #[track_caller]
+    #[inline]
     pub(crate) fn core(&self) -> std::cell::RefMut<'_, Core> {
         self.core.try_borrow_mut().expect(
             "simloop: the loop was re-entered while updating its own state (a simloop bug; please report it)",
@@ -99,11 +100,13 @@ impl Inner {
         inbox.push(m);
     }
 
+    #[inline]
     pub(crate) fn now(&self) -> Instant {
         Instant::from_nanos(self.now.get())
     }
 
     /// The task being polled right now.
+    #[inline]
     pub(crate) fn current_obj(&self) -> Option<Rc<dyn TaskObj>> {
         let index = self.current.get()?;
         let core = self.core.try_borrow().ok()?;
@@ -111,14 +114,17 @@ impl Inner {
     }
 
     /// Takes the failure the run must end with, if any.
+    #[inline]
     pub(crate) fn take_failure(&self) -> Option<LoopError> {
-        if !self.has_failure.replace(false) {
+        if !self.has_failure.get() {
             return None;
         }
+        self.has_failure.set(false);
         self.failure.borrow_mut().take()
     }
 
     #[track_caller]
+    #[inline]
     pub(crate) fn check_open(&self) {
         if self.lifecycle.is_closed() {
             panic!("{:#}", LoopError::Closed);
@@ -159,6 +165,7 @@ impl Inner {
     /// Takes back a `sleep`'s timer cell for reuse once nothing else refers to it (it fired
     /// and left the queue, or was cancelled before its deadline and left the heap), so a
     /// sleep costs no allocation in steady state.
+    #[inline]
     pub(crate) fn recycle(&self, cell: Rc<HandleCell>) {
         if Rc::strong_count(&cell) != 1 || cell.in_ready_set() {
             return;

@@ -38,20 +38,24 @@ impl Lifecycle {
         Lifecycle(Cell::new(LoopState::Idle))
     }
 
+    #[inline]
     pub(crate) fn is_running(&self) -> bool {
         matches!(self.0.get(), LoopState::Running | LoopState::Stopping)
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.0.get() == LoopState::Closed
     }
 
     /// A stop was requested: the run (or the next run) ends at the end of an iteration.
+    #[inline]
     pub(crate) fn is_stopping(&self) -> bool {
         matches!(self.0.get(), LoopState::StopRequested | LoopState::Stopping)
     }
 
     /// Idle → StopRequested, Running → Stopping; otherwise nothing.
+    #[inline]
     pub(crate) fn request_stop(&self) {
         match self.0.get() {
             LoopState::Idle => self.0.set(LoopState::StopRequested),

@@ -33,32 +33,38 @@ impl ReadySet {
         }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.items.len() - self.head
     }
 
     /// The candidates a policy chooses among.
+    #[inline]
     pub(crate) fn candidates(&self) -> &[Candidate] {
         &self.items[self.head..]
     }
 
     /// Queues an item at the tail.
+    #[inline]
     pub(crate) fn push(&mut self, c: Candidate) {
         self.items.push(c);
     }
 
     /// `true` when the current iteration has run its snapshot: the loop is at a boundary.
+    #[inline]
     pub(crate) fn at_boundary(&self) -> bool {
         self.batch_left == 0
     }
 
     /// Starts an iteration: snapshots the number of ready items. `false` if none is ready.
+    #[inline]
     pub(crate) fn start_batch(&mut self) -> bool {
         self.batch_left = self.len();
         self.batch_left > 0
     }
 
     /// Ends the current iteration early (the loop left its run).
+    #[inline]
     pub(crate) fn end_batch(&mut self) {
         self.batch_left = 0;
     }
@@ -66,6 +72,7 @@ impl ReadySet {
     /// Removes candidate `i` (relative to the head) and counts it against the batch.
     /// Index 0 keeps FIFO order exactly; any other index moves the newest item into its
     /// place (an O(1) removal, still deterministic).
+    #[inline]
     pub(crate) fn take(&mut self, i: usize) -> Candidate {
         debug_assert!(i < self.len() && self.batch_left > 0);
         self.batch_left -= 1;

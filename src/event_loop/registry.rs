@@ -17,6 +17,7 @@ thread_local! {
 }
 
 /// The running loop's state, if any (never panics, also during thread teardown).
+#[inline]
 pub(crate) fn running() -> Option<Rc<Inner>> {
     RUNNING
         .try_with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
@@ -32,6 +33,7 @@ pub(crate) fn running_loop() -> Option<EventLoop> {
 /// The running loop's state; panics with "no running event loop" naming `what` outside
 /// one.
 #[track_caller]
+#[inline]
 pub(crate) fn running_inner(what: &str) -> Rc<Inner> {
     match running() {
         Some(i) => i,
@@ -79,6 +81,7 @@ pub(crate) fn register(id: u64, inner: &Rc<Inner>) {
 }
 
 /// Loop `id` if it lives on this thread: the running loop first, else the registry.
+#[inline]
 pub(crate) fn find(id: u64) -> Option<Rc<Inner>> {
     if let Some(inner) = running() {
         if inner.id == id {

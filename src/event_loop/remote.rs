@@ -36,6 +36,7 @@ impl Remote {
 
     /// The keys woken since the last call, and how many of those wakes came from another
     /// thread; `None` if there were none.
+    #[inline]
     pub(crate) fn take(&self) -> Option<(Vec<u64>, u64)> {
         if !self.pending.load(Ordering::Acquire) {
             return None;

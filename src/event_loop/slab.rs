@@ -35,6 +35,7 @@ pub(crate) struct TaskSlab {
 }
 
 /// Splits a key into (slot index, generation).
+#[inline]
 pub(crate) fn split(key: u64) -> (usize, u32) {
     ((key & 0xffff_ffff) as usize, (key >> 32) as u32)
 }
@@ -48,6 +49,7 @@ impl TaskSlab {
     }
 
     /// The key the next inserted task will get.
+    #[inline]
     pub(crate) fn next_key(&mut self) -> u64 {
         let (index, gen) = match self.free.last() {
             Some(&i) => (i as usize, self.slots[i as usize].gen),
@@ -57,24 +59,28 @@ impl TaskSlab {
     }
 
     /// Inserts a task at the key [`next_key`](TaskSlab::next_key) returned.
+    #[inline]
     pub(crate) fn insert(&mut self, key: u64, obj: Rc<dyn TaskObj>) {
         let (index, gen) = split(key);
-        if self.free.last() == Some(&(index as u32)) {
-            self.free.pop();
-        } else {
-            debug_assert_eq!(index, self.slots.len(), "insert at next_key");
-            self.slots.push(Slot { gen, task: None });
-        }
-        debug_assert!(self.slots[index].task.is_none() && self.slots[index].gen == gen);
-        self.slots[index].task = Some(LiveTask {
+        let task = Some(LiveTask {
             obj,
             scheduled: false,
             polling: false,
             woken: false,
         });
+        if index == self.slots.len() {
+            self.slots.push(Slot { gen, task });
+        } else {
+            debug_assert_eq!(self.free.last(), Some(&(index as u32)), "insert at next_key");
+            self.free.pop();
+            let slot = &mut self.slots[index];
+            debug_assert!(slot.task.is_none() && slot.gen == gen);
+            slot.task = task;
+        }
     }
 
     /// The live task with this key (and its slot index), if the key is current.
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: u64) -> Option<(usize, &mut LiveTask)> {
         let (index, gen) = split(key);
         match self.slots.get_mut(index) {
@@ -84,6 +90,7 @@ impl TaskSlab {
     }
 
     /// The task in slot `index`, which must be live.
+    #[inline]
     pub(crate) fn at(&mut self, index: usize) -> &mut LiveTask {
         self.slots[index]
             .task
@@ -92,11 +99,13 @@ impl TaskSlab {
     }
 
     /// The task in slot `index`, if any.
+    #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&LiveTask> {
         self.slots.get(index)?.task.as_ref()
     }
 
     /// Removes the task in slot `index`, retiring its key.
+    #[inline]
     pub(crate) fn remove(&mut self, index: usize) -> Option<LiveTask> {
         let slot = &mut self.slots[index];
         slot.gen = slot.gen.wrapping_add(1);

@@ -78,6 +78,7 @@ impl Inner {
     }
 
     /// Step 1: applies the inbox and remote wakes, then purges cancelled items.
+    #[inline(always)]
     fn drain(&self, core: &mut Core) -> Result<(), LoopError> {
         if let Some((keys, foreign)) = self.remote.take() {
             for k in keys {
@@ -95,7 +96,8 @@ impl Inner {
             }
             core.spare = msgs;
         }
-        if self.notes.purge.replace(false) {
+        if self.notes.purge.get() {
+            self.notes.purge.set(false);
             core.purge_cancelled();
         }
         Ok(())
@@ -130,6 +132,7 @@ impl Inner {
     }
 
     /// Step 4: asks the policy (when there is a choice) and takes the chosen item.
+    #[inline(always)]
     fn decide(&self, core: &mut Core) -> Result<Candidate, LoopError> {
         let n = core.ready.len();
         let i = if n == 1 && !self.every_step {
@@ -155,6 +158,7 @@ impl Inner {
     }
 
     /// Step 5: runs the chosen item and records it.
+    #[inline(always)]
     fn run_item(self: &Rc<Self>, mut core: RefMut<'_, Core>, c: Candidate) {
         match c.kind {
             CandidateKind::Task => self.run_task(core, c.slot as usize),

@@ -14,6 +14,7 @@ pub(crate) struct HandleTable {
 }
 
 impl HandleTable {
+    #[inline]
     pub(crate) fn alloc(&mut self, cell: Rc<HandleCell>) -> u32 {
         match self.free.pop() {
             Some(i) => {
@@ -27,11 +28,13 @@ impl HandleTable {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&self, slot: u32) -> Option<&Rc<HandleCell>> {
         self.cells.get(slot as usize)?.as_ref()
     }
 
     /// Frees `slot`, returning its cell.
+    #[inline]
     pub(crate) fn free(&mut self, slot: u32) -> Option<Rc<HandleCell>> {
         let c = self.cells[slot as usize].take();
         self.free.push(slot);
@@ -39,6 +42,7 @@ impl HandleTable {
     }
 
     /// `true` if `slot` holds nothing or a cancelled handle.
+    #[inline]
     pub(crate) fn is_cancelled(&self, slot: u32) -> bool {
         self.get(slot).is_none_or(|h| h.is_cancelled())
     }

@@ -49,6 +49,7 @@ pub(crate) struct TimerQueue {
 
 impl TimerQueue {
     /// Adds a timer (compacting first if cancelled entries dominate).
+    #[inline]
     pub(crate) fn push(&mut self, deadline: u64, seq: u32, cell: Rc<HandleCell>) {
         if self.cancelled > COMPACT_MIN && self.cancelled * 2 > self.heap.len() {
             self.heap.retain(|e| !e.cell.is_cancelled());
@@ -63,11 +64,13 @@ impl TimerQueue {
 
     /// `n` timers in the queue were cancelled (counted by the loop outside its borrow of
     /// the queue, and folded in before the queue is used).
+    #[inline]
     pub(crate) fn note_cancelled(&mut self, n: usize) {
         self.cancelled += n;
     }
 
     /// The earliest deadline of a live timer (dropping cancelled ones from the top).
+    #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
         while let Some(top) = self.heap.peek() {
             if !top.cell.is_cancelled() {
@@ -81,6 +84,7 @@ impl TimerQueue {
 
     /// Removes and returns the next live timer due at or before `now`, with its sequence
     /// number, in (deadline, registration) order.
+    #[inline]
     pub(crate) fn pop_due(&mut self, now: u64) -> Option<(u32, Rc<HandleCell>)> {
         while let Some(top) = self.heap.peek() {
             if top.deadline > now {

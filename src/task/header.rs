@@ -48,6 +48,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    #[inline]
     pub(crate) fn name(&self) -> String {
         match &self.name {
             Some(n) => n.to_string(),
@@ -79,13 +80,13 @@ impl Header {
     /// dropped without taking the output, and whose panic nobody else observes (a task
     /// group does) fails the run of its loop, naming the task. Checked when the task
     /// panics and when its handle is dropped, whichever comes last.
+    #[inline]
     pub(crate) fn report_if_unobserved(&self, message: impl FnOnce() -> String) {
         let s = &self.status;
-        if s.state() == TaskState::Panicked
-            && s.is_detached()
-            && !s.is_retrieved()
-            && !s.is_observed()
-        {
+        if s.state() != TaskState::Panicked {
+            return;
+        }
+        if s.is_detached() && !s.is_retrieved() && !s.is_observed() {
             if let Some(link) = self.link.upgrade() {
                 link.fail(LoopError::TaskPanicked {
                     task: self.id,

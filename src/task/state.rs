@@ -58,11 +58,13 @@ impl Status {
         }
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> TaskState {
         self.state.get()
     }
 
     /// Finished, Panicked or Cancelled.
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
         matches!(
             self.state.get(),
@@ -70,11 +72,13 @@ impl Status {
         )
     }
 
+    #[inline]
     pub(crate) fn is_cancel_requested(&self) -> bool {
         self.state.get() == TaskState::Cancelling
     }
 
     /// Pending → Cancelling; `true` if this call made the request.
+    #[inline]
     pub(crate) fn request_cancel(&self) -> bool {
         if self.state.get() == TaskState::Pending {
             self.state.set(TaskState::Cancelling);
@@ -85,6 +89,7 @@ impl Status {
     }
 
     /// Enters a final state.
+    #[inline]
     pub(crate) fn finish(&self, end: TaskState) {
         debug_assert!(
             matches!(
@@ -97,46 +102,57 @@ impl Status {
         self.state.set(end);
     }
 
+    #[inline]
     fn has(&self, f: u8) -> bool {
         self.facts.get() & f != 0
     }
 
+    #[inline]
     fn set(&self, f: u8) {
         self.facts.set(self.facts.get() | f);
     }
 
+    #[inline]
     pub(crate) fn detach(&self) {
         self.set(DETACHED);
     }
 
+    #[inline]
     pub(crate) fn is_detached(&self) -> bool {
         self.has(DETACHED)
     }
 
+    #[inline]
     pub(crate) fn retrieve(&self) {
         self.set(RETRIEVED);
     }
 
+    #[inline]
     pub(crate) fn is_retrieved(&self) -> bool {
         self.has(RETRIEVED)
     }
 
+    #[inline]
     pub(crate) fn observe(&self) {
         self.set(OBSERVED);
     }
 
+    #[inline]
     pub(crate) fn is_observed(&self) -> bool {
         self.has(OBSERVED)
     }
 
+    #[inline]
     pub(crate) fn keep_on_drop(&self) {
         self.set(KEEP_ON_DROP);
     }
 
+    #[inline]
     pub(crate) fn release_keep_on_drop(&self) {
         self.facts.set(self.facts.get() & !KEEP_ON_DROP);
     }
 
+    #[inline]
     pub(crate) fn is_kept_on_drop(&self) -> bool {
         self.has(KEEP_ON_DROP)
     }

@@ -51,6 +51,7 @@ pub(crate) const RANDOM: u8 = 13;
 /// Second half of a draw: id = the high 32 bits.
 pub(crate) const RANDOM_HI: u8 = 14;
 
+#[inline]
 const fn is_step_kind(kind: u8) -> bool {
     matches!(kind, POLL | TIMER | CALLBACK | STOP)
 }
@@ -276,6 +277,7 @@ impl Trace {
 
     /// Records that the clock jumped forward to `to` (must be later than the
     /// current time).
+    #[inline]
     pub(crate) fn push_clock(&mut self, to: Instant) {
         debug_assert!(to > self.now, "clock must move forward");
         let ns = to.as_nanos();
