@@ -44,6 +44,11 @@ impl Builder {
         if !self.search.shrink || self.search.shrink_budget == 0 {
             return;
         }
+        // A nondeterministic body does not fail the same way under the same schedule,
+        // which shrinking needs; the report says why it is not shrunk.
+        if failure.nondeterminism.is_some() {
+            return;
+        }
         let shrinkable = match &failure.kind {
             FailureKind::Panicked | FailureKind::ReturnedErr => true,
             FailureKind::Loop(

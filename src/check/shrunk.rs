@@ -56,8 +56,12 @@ impl fmt::Display for Shrunk {
             self.tasks_after,
             self.runs
         )?;
-        for line in &self.story {
-            writeln!(f, "    {line}")?;
+        for entry in &self.story {
+            let mut lines = entry.lines();
+            writeln!(f, "    {}", lines.next().unwrap_or(""))?;
+            for line in lines {
+                writeln!(f, "      {line}")?;
+            }
         }
         let n = self.trace.len();
         if n <= SHOWN {

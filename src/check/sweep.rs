@@ -113,7 +113,18 @@ impl Builder {
                 );
                 f.write_trace_file(&dir, &source);
                 f.replay_command = cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test);
-                if let Some(p) = &f.trace_path {
+                let nondeterministic = f.nondeterminism.is_some()
+                    || matches!(f.kind, FailureKind::Loop(LoopError::Nondeterminism { .. }));
+                if nondeterministic {
+                    // A replay follows one recorded run; this body does not repeat its runs,
+                    // so a replay would stop where they differ. The seed line runs the seed
+                    // twice again: the nondeterminism shows, and the failure when it recurs.
+                    f.replay_command.push_str(
+                        "\n              (no SIMLOOP_REPLAY line: the body is nondeterministic, \
+                         so a replay of its trace stops where two runs differ; the seed line \
+                         runs the seed twice again)",
+                    );
+                } else if let Some(p) = &f.trace_path {
                     f.replay_command.push_str(&format!(
                         "\n              or follow the trace file: {}",
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
@@ -168,13 +179,34 @@ impl Builder {
     }
 }
 
-/// Folds the two runs of a determinism check into one outcome.
+/// Folds the two runs of a determinism check into one outcome. When they differ and the
+/// first run failed, the outcome is the first run (its failure, its full trace) with the
+/// nondeterminism attached; when the first passed, the nondeterminism is the failure.
 fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
-    if let Err((FailureKind::Loop(LoopError::Nondeterminism { .. }), _)) = &second.result {
-        return second;
+    let Some(e) = difference(&first, &second) else {
+        return first;
+    };
+    if first.result.is_err() {
+        return Outcome {
+            nondeterminism: Some(e),
+            ..first
+        };
+    }
+    let msg = e.to_string();
+    Outcome {
+        result: Err((FailureKind::Loop(e), msg)),
+        ..second
+    }
+}
+
+/// The nondeterminism between two runs of one seed, if any: the second run's own check,
+/// else the first differing trace line, else different results.
+fn difference(first: &Outcome, second: &Outcome) -> Option<LoopError> {
+    if let Err((FailureKind::Loop(e @ LoopError::Nondeterminism { .. }), _)) = &second.result {
+        return Some(e.clone());
     }
     if let Some((line, a, b)) = first.trace.first_difference(&second.trace) {
-        let e = LoopError::Nondeterminism {
+        return Some(LoopError::Nondeterminism {
             step: second.steps.min(first.steps),
             first: format!(
                 "event {}: {}",
@@ -186,24 +218,11 @@ fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
                 line + 1,
                 b.as_deref().unwrap_or("<end of trace>")
             ),
-        };
-        let msg = e.to_string();
-        return Outcome {
-            result: Err((FailureKind::Loop(e), msg)),
-            ..second
-        };
+        });
     }
-    if first.result != second.result {
-        let e = LoopError::Nondeterminism {
-            step: second.steps,
-            first: format!("{:?}", first.result),
-            second: format!("{:?}", second.result),
-        };
-        let msg = e.to_string();
-        return Outcome {
-            result: Err((FailureKind::Loop(e), msg)),
-            ..second
-        };
-    }
-    first
+    (first.result != second.result).then(|| LoopError::Nondeterminism {
+        step: second.steps,
+        first: format!("{:?}", first.result),
+        second: format!("{:?}", second.result),
+    })
 }
