@@ -126,7 +126,10 @@ pub(crate) fn find(kind: &FailureKind, message: &str, o: &Outcome) -> Cause {
         Some(t) => format!("{l} in task {} \"{}\"", t.id().as_u32(), t.name()),
         None => l.clone(),
     });
-    cause.backtrace = first.backtrace.as_ref().map(|b| b.to_string());
+    cause.backtrace = first
+        .backtrace
+        .as_ref()
+        .map(|b| short_backtrace(&b.to_string()));
     let task = first
         .task
         .as_ref()
@@ -147,4 +150,40 @@ pub(crate) fn hints<'a>(messages: impl IntoIterator<Item = &'a str>) -> Vec<Stri
         }
     }
     hints
+}
+
+/// The frames of a rendered backtrace from the `panic!` on: the hook's and std's panic
+/// machinery before it and the test harness after it are dropped; frames renumbered.
+fn short_backtrace(text: &str) -> String {
+    let mut frames: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let is_frame = t
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        match frames.last_mut() {
+            Some(f) if !is_frame => f.push(t),
+            _ => frames.push(vec![t.split_once(": ").map_or(t, |(_, rest)| rest)]),
+        }
+    }
+    let machinery = |f: &Vec<&str>| {
+        let name = f[0];
+        name.contains("rust_begin_unwind")
+            || name.starts_with("core::panicking::")
+            || name.starts_with("std::panicking::begin_panic")
+    };
+    let start = frames.iter().rposition(machinery).map_or(0, |i| i + 1);
+    let end = frames
+        .iter()
+        .position(|f| f[0].contains("__rust_begin_short_backtrace"))
+        .unwrap_or(frames.len())
+        .max(start);
+    let mut out = String::new();
+    for (i, f) in frames[start..end].iter().enumerate() {
+        out.push_str(&format!("{i:>4}: {}\n", f[0]));
+        for at in &f[1..] {
+            out.push_str(&format!("             {at}\n"));
+        }
+    }
+    out
 }

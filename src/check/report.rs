@@ -68,8 +68,12 @@ pub struct Failure {
     /// Nondeterminism found by running the failing seed a second time: the second run
     /// differed from this one (the error names the first differing step).
     pub nondeterminism: Option<LoopError>,
-    /// Notes: where the environment changed what the code asked for, and hints.
+    /// Where the environment changed what the code asked for (e.g. `SIMLOOP_SEED=0x3
+    /// replaced the code's seeds 0..10`).
     pub notes: Vec<String>,
+    /// Hints for failures whose cause is known (e.g. tokio's "there is no reactor
+    /// running": the code calls tokio's runtime).
+    pub hints: Vec<String>,
 }
 
 impl Failure {
@@ -141,7 +145,10 @@ impl fmt::Display for Failure {
             )?,
         }
         if let Some(l) = &self.location {
-            field(f, "panicked at", l)?;
+            field(f, "where", l)?;
+        }
+        for h in &self.hints {
+            field(f, "hint", h)?;
         }
         writeln!(
             f,
@@ -198,7 +205,17 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// What a passing sweep did.
+/// What a passing sweep did. Its `Display` is one line (then one line per note), which
+/// [`Builder::check`](crate::Builder::check) prints to stderr when `SIMLOOP_VERBOSE=1`.
+///
+/// ```
+/// let s = simloop::Builder::new()
+///     .seeds(0..10)
+///     .env(simloop::Env::default())
+///     .try_check(|| async { simloop::yield_now().await })
+///     .unwrap();
+/// assert!(s.to_string().starts_with("checked 10 seeds (0..10) under the portfolio: no failure; "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -208,6 +225,46 @@ pub struct Summary {
     pub determinism_checked: u64,
     /// Steps taken over all runs.
     pub steps: u64,
+    /// Where the environment changed what the code asked for (e.g. `SIMLOOP_SEEDS=0..5
+    /// overrode the code's seeds 0..10`).
+    pub notes: Vec<String>,
+    /// What ran, in words: `10 seeds (0..10) under the portfolio`, ….
+    pub(crate) what: String,
+}
+
+impl Summary {
+    /// A summary of `runs` runs described by `what`.
+    pub(crate) fn new(what: String, runs: u64, steps: u64) -> Summary {
+        Summary {
+            runs,
+            determinism_checked: 0,
+            steps,
+            notes: Vec::new(),
+            what,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: no failure; {} steps", self.what, self.steps)?;
+        if self.determinism_checked > 0 {
+            write!(
+                f,
+                "; {} seed{} run twice for determinism",
+                self.determinism_checked,
+                if self.determinism_checked == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )?;
+        }
+        for n in &self.notes {
+            write!(f, "\n  note: {n}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a failure report is about.
@@ -245,7 +302,7 @@ impl Failure {
             step: 0,
             time: Instant::ZERO,
         });
-        let notes = cause::hints(
+        let hints = cause::hints(
             std::iter::once(message.as_str())
                 .chain(found.first.as_deref())
                 .chain(found.then.iter().map(String::as_str)),
@@ -271,7 +328,8 @@ impl Failure {
             location: found.location,
             backtrace: found.backtrace,
             nondeterminism,
-            notes,
+            notes: Vec::new(),
+            hints,
         }
     }
 

@@ -25,6 +25,7 @@ use std::rc::Rc;
 
 use super::body::Body;
 use super::builder::Builder;
+use super::cause::{self, kind_word};
 use super::report::{cargo_test_line, Failure, FailureKind, Outcome};
 use super::search::{ExploreSummary, Found};
 use super::shrunk::Shrunk;
@@ -201,6 +202,12 @@ impl Builder {
         }
 
         let story = story(&best.record, &best.outcome.trace, &target.1);
+        let found = cause::find(&target.0, &target.1, &best.outcome);
+        let ending = format!(
+            "step {}: the run fails the same way ({}; the message is above)",
+            found.step.max(1),
+            kind_word(&target.0)
+        );
         Some(Shrunk {
             preemptions_before,
             preemptions_after: best.metric.0,
@@ -209,6 +216,7 @@ impl Builder {
             tasks_before,
             tasks_after: best.metric.2,
             story,
+            ending,
             trace: best.outcome.trace,
             path: None,
             replay_command: String::new(),

@@ -12,7 +12,7 @@ use super::fuzz_input::{single_run, Origin};
 use super::plan::Plan;
 use super::report::{cargo_test_line, Failure, FailureKind, Outcome, Ran, Summary};
 use super::source::TraceSource;
-use crate::env::shard_seeds;
+use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
 use crate::policy::wrappers::{CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
@@ -71,11 +71,29 @@ impl Builder {
             }
         };
         let determinism = env.check_determinism.or(self.check_determinism);
-        let mut summary = Summary {
-            runs: 0,
-            determinism_checked: 0,
-            steps: 0,
+        let what = match (&sweep, env.shard) {
+            (Some(r), Some((i, n))) => format!(
+                "{} seed{} (shard {i}/{n} of {}..{})",
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" },
+                r.start,
+                r.end
+            ),
+            (Some(r), None) => format!(
+                "{} seed{} ({}..{})",
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" },
+                r.start,
+                r.end
+            ),
+            (None, _) => format!("seed {:#x}", seeds[0]),
         };
+        let under = match policy_name.as_str() {
+            "portfolio" => "the portfolio".to_owned(),
+            p => format!("policy {p}"),
+        };
+        let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
+        summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
         for (index, &seed) in seeds.iter().enumerate() {
             let policy = self.sweep_policy(&learned, seed);
@@ -131,12 +149,47 @@ impl Builder {
                     ));
                 }
                 f.seed = Some(seed);
+                f.notes.splice(0..0, summary.notes.iter().cloned());
                 f.seeds_passed = index as u64;
                 f.sweep = sweep;
                 return Err(Box::new(f));
             }
         }
         Ok(summary)
+    }
+
+    /// One line for each way the environment changed what the code asked for.
+    fn env_notes(&self, env: &Env) -> Vec<String> {
+        let range = |r: &Range<u64>| format!("{}..{}", r.start, r.end);
+        let code = match &self.seeds {
+            Seeds::Default => format!("the default seeds {}", range(&DEFAULT_SEEDS)),
+            Seeds::One(s) => format!("the code's seed {s:#x}"),
+            Seeds::Range(r) => format!("the code's seeds {}", range(r)),
+        };
+        let mut notes = Vec::new();
+        match (env.seed, &env.seeds, &self.seeds) {
+            (Some(s), _, Seeds::One(c)) if *c == s => {}
+            (Some(s), _, _) => notes.push(format!("SIMLOOP_SEED={s:#x} replaced {code}")),
+            (None, Some(e), Seeds::Default) => {
+                notes.push(format!("SIMLOOP_SEEDS={} set the seeds", range(e)));
+            }
+            (None, Some(e), Seeds::Range(r)) if e == r => {}
+            (None, Some(e), _) => notes.push(format!("SIMLOOP_SEEDS={} overrode {code}", range(e))),
+            (None, None, _) => {}
+        }
+        if let (None, Some((i, n))) = (env.seed, env.shard) {
+            notes.push(format!(
+                "SIMLOOP_SHARD={i}/{n}: only the seeds equal to {i} mod {n} ran"
+            ));
+        }
+        if let (Some(e), Some(c)) = (env.check_determinism, self.check_determinism) {
+            if e != c {
+                notes.push(format!(
+                    "SIMLOOP_CHECK_DETERMINISM={e} overrode the code's check_determinism({c})"
+                ));
+            }
+        }
+        notes
     }
 
     /// The probe runs of a sweep whose strategy needs the test's run length (PCT, the
