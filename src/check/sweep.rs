@@ -193,7 +193,9 @@ impl Builder {
     }
 
     /// The probe runs of a sweep whose strategy needs the test's run length (PCT, the
-    /// default portfolio): runs the test under each of the strategy's probes, counting real
+    /// default portfolio; the probes are `random` and `pct1`, PCT without change points,
+    /// and are never reported: they run quietly and their outcomes are ignored, so a
+    /// failure always names the sweep seed's own policy): runs the test under each of the strategy's probes, counting real
     /// decisions, and returns the strategy that knows the largest count. Their outcomes are
     /// ignored (the sweep itself reports failures); they depend on nothing but the test,
     /// so a one-seed rerun learns the same length.
