@@ -10,7 +10,8 @@
 //! | `SIMLOOP_FUZZ_INPUT` | run once under the fuzzer's schedule in this file (a crash input; see [`fuzz`](crate::fuzz)) instead of sweeping | a path (not with `SIMLOOP_REPLAY`) |
 //! | `SIMLOOP_SHARD` | take only the seeds ≡ I (mod N) | `I/N` with `I < N` |
 //! | `SIMLOOP_CHECK_DETERMINISM` | run every seed twice and compare | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
-//! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `target/simloop`) |
+//! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `simloop/` in the target directory: `CARGO_TARGET_DIR`, else the one holding the test binary, else `target`) |
+//! | `SIMLOOP_VERBOSE` | a passing `check`/`check_all` prints its summary to stderr (how many seeds or schedules ran, and what the environment changed) | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
 //!
 //! A bad value is an error naming the variable, the form it expects and what it got.
 //! Nothing here ever reads the wall clock: a sweep without a seed range uses `0..1000`.
@@ -52,6 +53,8 @@ pub struct Env {
     pub check_determinism: Option<bool>,
     /// `SIMLOOP_TRACE_DIR`.
     pub trace_dir: Option<PathBuf>,
+    /// `SIMLOOP_VERBOSE`.
+    pub verbose: Option<bool>,
 }
 
 /// A `SIMLOOP_*` variable with a value of the wrong form.
@@ -127,6 +130,14 @@ fn err(var: &'static str, expected: &'static str, got: &str) -> EnvError {
     }
 }
 
+fn boolean(var: &'static str, v: &str) -> Result<bool, EnvError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(err(var, BOOL_FORM, v)),
+    }
+}
+
 impl Env {
     /// Reads the process environment.
     ///
@@ -172,11 +183,10 @@ impl Env {
             env.shard = Some(s);
         }
         if let Some(v) = get("SIMLOOP_CHECK_DETERMINISM") {
-            env.check_determinism = Some(match v.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => return Err(err("SIMLOOP_CHECK_DETERMINISM", BOOL_FORM, &v)),
-            });
+            env.check_determinism = Some(boolean("SIMLOOP_CHECK_DETERMINISM", &v)?);
+        }
+        if let Some(v) = get("SIMLOOP_VERBOSE") {
+            env.verbose = Some(boolean("SIMLOOP_VERBOSE", &v)?);
         }
         if let Some(v) = get("SIMLOOP_TRACE_DIR") {
             env.trace_dir = Some(PathBuf::from(v));

@@ -144,7 +144,7 @@ impl LoopError {
             LoopError::CallbackPanicked { .. } => "fix the callback, or catch the panic inside it",
             LoopError::ForeignWake { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
             LoopError::Divergence { .. } => "the program changed since the trace was recorded (or is nondeterministic): re-record it by running the seed again",
-            LoopError::Nondeterminism { .. } => "remove what varies between runs: globals that survive across runs, wall-clock time, HashMap iteration order, threads",
+            LoopError::Nondeterminism { .. } => "remove what varies between runs; the common causes: `select!`'s random branch order (futures::select!, tokio::select!), globals that survive across runs, HashMap iteration order, wall-clock time, threads",
             LoopError::Policy { .. } => "check the policy's input (seed, trace or bytes)",
         }
     }

@@ -220,6 +220,11 @@ use event_loop::registry;
 /// Creates a new loop (asyncio's `new_event_loop`): [`Fifo`] unless `SIMLOOP_SEED` is set,
 /// then [`Random`] with that seed. It is not set as the current loop.
 ///
+/// `SIMLOOP_SEED` is how a sweep's replay line reruns a seed, so setting it for a whole
+/// test binary also turns that binary's `new_event_loop`/[`run`] tests random. The loop
+/// says so: its `Debug` shows `seed=…` (`None` from [`EventLoop::seed`] under FIFO), and
+/// when [`run`] fails under such a loop its message ends with a note naming the variable.
+///
 /// ```
 /// let lp = simloop::new_event_loop();
 /// assert!(!lp.is_running() && !lp.is_closed());
@@ -347,13 +352,28 @@ where
     };
     set_event_loop(None);
     let _ = lp.close();
+    // The loop has a seed only if SIMLOOP_SEED gave it one (new_event_loop is FIFO).
+    let env_note = lp.seed().map(|s| {
+        format!(
+            "simloop::run: note: SIMLOOP_SEED={s:#x} is set, so this loop ran under Random \
+             with seed {s:#x} instead of asyncio's FIFO order"
+        )
+    });
     match r {
         Ok(Ok(v)) => match shutdown {
             Ok(()) => v,
             Err(e) => panic!("simloop::run: shutting down the loop failed: {e:#}"),
         },
-        Ok(Err(e)) => panic!("simloop::run: {e:#}"),
-        Err(p) => std::panic::resume_unwind(p),
+        Ok(Err(e)) => match env_note {
+            Some(n) => panic!("simloop::run: {e:#}\n{n}"),
+            None => panic!("simloop::run: {e:#}"),
+        },
+        Err(p) => {
+            if let Some(n) = env_note {
+                eprintln!("{n}");
+            }
+            std::panic::resume_unwind(p)
+        }
     }
 }
 

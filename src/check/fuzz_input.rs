@@ -138,11 +138,11 @@ impl Builder {
         let mut outcome = self.run_one(single.policy, body);
         let (kind, message) = match std::mem::replace(&mut outcome.result, Ok(())) {
             Ok(()) => {
-                return Ok(Summary {
-                    runs: 1,
-                    determinism_checked: 0,
-                    steps: outcome.steps,
-                })
+                return Ok(Summary::new(
+                    format!("ran one {}", single.source),
+                    1,
+                    outcome.steps,
+                ))
             }
             Err(e) => e,
         };

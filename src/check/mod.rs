@@ -5,13 +5,15 @@
 //! - [`builder`]: [`Builder`] and its settings; [`terminals`]: `check`/`try_check`,
 //!   `check_all`/`try_check_all`, `fuzz_check`/`try_fuzz_check`.
 //! - [`body`]: [`Body`], what a sweep runs; [`source`]: where a replay reads a trace.
-//! - [`run`]: one run on a fresh loop; [`sweep`]: the sweep; [`replay`]: replays;
+//! - [`run`]: one run on a fresh loop ([`outcome`]: its result); [`sweep`]: the sweep; [`replay`]: replays;
 //!   [`fuzz_input`]: fuzz inputs; [`search`] + [`explore`]: bounded exhaustive search;
-//!   [`shrink`]: shrinking ([`shrunk`]: its result); [`quiet`]: silencing expected panics.
+//!   [`shrink`]: shrinking ([`shrunk`]: its result); [`quiet`]: silencing re-runs and
+//!   recording their panics.
 //! - [`plan`]: a terminal's settings (test name, environment, trace directory),
 //!   resolved once.
 //! - [`report`]: [`Failure`] (one constructor, one report, one place it is raised),
-//!   [`Summary`].
+//!   [`Summary`]; [`cause`]: what the report names as the cause (the run's earliest
+//!   panic, its step, hints).
 //!
 //! ```should_panic
 //! use std::{cell::Cell, rc::Rc};
@@ -30,8 +32,10 @@
 
 pub(crate) mod body;
 pub(crate) mod builder;
+pub(crate) mod cause;
 pub(crate) mod explore;
 pub(crate) mod fuzz_input;
+pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod quiet;
 pub(crate) mod replay;

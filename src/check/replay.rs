@@ -51,11 +51,11 @@ impl Builder {
             }
         }
         match std::mem::replace(&mut outcome.result, Ok(())) {
-            Ok(()) => Ok(Summary {
-                runs: 1,
-                determinism_checked: 0,
-                steps: outcome.steps,
-            }),
+            Ok(()) => Ok(Summary::new(
+                format!("replayed {}", source.trim_start_matches("replay of ")),
+                1,
+                outcome.steps,
+            )),
             Err((kind, message)) => {
                 // The replay line must follow the *recorded* trace: its own file, or a
                 // copy of an in-memory trace written next to the replay's.

@@ -6,6 +6,9 @@ use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use super::cause::{self, kind_word};
+pub use super::outcome::FailureKind;
+pub(crate) use super::outcome::Outcome;
 use super::shrunk::Shrunk;
 use crate::error::LoopError;
 use crate::time::instant::Instant;
@@ -13,24 +16,6 @@ use crate::trace::Trace;
 
 /// How many trace events and log lines a failure report shows.
 const TAIL: usize = 20;
-
-/// What went wrong in a failing run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// The body, or a task whose panic reached the body, panicked.
-    Panicked,
-    /// The body returned `Err`.
-    ReturnedErr,
-    /// The loop failed: deadlock, step limit, unobserved task panic, replay divergence,
-    /// nondeterminism, …
-    Loop(LoopError),
-    /// The sweep could not start: a malformed environment variable or trace file, or a
-    /// policy that cannot be re-seeded.
-    BadInput,
-    /// A bounded search ([`Builder::explore`]) hit its schedule limit before finishing.
-    SearchLimit,
-}
 
 /// A failing run, with everything needed to understand and replay it. Its `Display` is
 /// the report `check` prints.
@@ -45,9 +30,11 @@ pub struct Failure {
     pub source: String,
     /// The policy's name.
     pub policy: String,
-    /// The step at which the run stopped.
+    /// The step at which the failure happened: the step whose poll panicked, the step at
+    /// which the body returned its error, the step a divergence or nondeterminism could not
+    /// take, else the last step the run took.
     pub step: u64,
-    /// The virtual time at which it stopped.
+    /// The virtual time of that step.
     pub time: Instant,
     /// The kind of failure.
     pub kind: FailureKind,
@@ -69,6 +56,26 @@ pub struct Failure {
     pub shrunk: Option<Shrunk>,
     /// Why the failure was not shrunk, when shrinking was on but could not apply.
     pub not_shrunk: Option<String>,
+    /// The run's first panic, when it came before the failure the run ended with (e.g. a
+    /// task panicked holding a `std::sync::Mutex` and the body then failed on the
+    /// `PoisonError`): the report names it as the cause.
+    pub cause: Option<String>,
+    /// The failures that followed [`cause`](Failure::cause), in order, ending with the
+    /// run's own failure ([`kind`](Failure::kind) and [`message`](Failure::message)).
+    pub then: Vec<String>,
+    /// Where the failing panic was raised (`file:line:col in task N "name"`).
+    pub location: Option<String>,
+    /// The failing panic's backtrace, when `RUST_BACKTRACE` asked for one.
+    pub backtrace: Option<String>,
+    /// Nondeterminism found by running the failing seed a second time: the second run
+    /// differed from this one (the error names the first differing step).
+    pub nondeterminism: Option<LoopError>,
+    /// Where the environment changed what the code asked for (e.g. `SIMLOOP_SEED=0x3
+    /// replaced the code's seeds 0..10`).
+    pub notes: Vec<String>,
+    /// Hints for failures whose cause is known (e.g. tokio's "there is no reactor
+    /// running": the code calls tokio's runtime).
+    pub hints: Vec<String>,
 }
 
 impl Failure {
@@ -84,6 +91,22 @@ impl Failure {
 fn indent(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     for line in text.lines() {
         writeln!(f, "    {line}")?;
+    }
+    Ok(())
+}
+
+/// One field of the report: `  label:      text`, every further line of `text` indented
+/// to the same column.
+pub(crate) fn field(f: &mut fmt::Formatter<'_>, label: &str, text: &str) -> fmt::Result {
+    let mut lines = text.lines();
+    writeln!(
+        f,
+        "  {:<12}{}",
+        format!("{label}:"),
+        lines.next().unwrap_or("")
+    )?;
+    for line in lines {
+        writeln!(f, "              {line}")?;
     }
     Ok(())
 }
@@ -107,19 +130,47 @@ impl fmt::Display for Failure {
             )?;
         }
         writeln!(f)?;
-        let what = match &self.kind {
-            FailureKind::Panicked => "panicked",
-            FailureKind::ReturnedErr => "returned an error",
-            FailureKind::Loop(_) => "loop error",
-            FailureKind::BadInput => "bad input",
-            FailureKind::SearchLimit => "search limit",
-        };
-        writeln!(f, "  failure:    {what}: {}", self.message)?;
+        for n in &self.notes {
+            field(f, "note", n)?;
+        }
+        match &self.cause {
+            Some(first) => {
+                field(f, "failure", &format!("panicked: {first}"))?;
+                for t in &self.then {
+                    field(f, "then", t)?;
+                }
+            }
+            None => field(
+                f,
+                "failure",
+                &format!("{}: {}", kind_word(&self.kind), self.message),
+            )?,
+        }
+        if let Some(l) = &self.location {
+            field(f, "where", l)?;
+        }
+        for h in &self.hints {
+            field(f, "hint", h)?;
+        }
         writeln!(
             f,
             "  at:         step {}, virtual time {}",
             self.step, self.time
         )?;
+        if let Some(nd) = &self.nondeterminism {
+            field(
+                f,
+                "also",
+                &format!(
+                    "{nd}\nThe failure above is the first run's own; a second run of the \
+                     same seed differed from it."
+                ),
+            )?;
+        }
+        if let Some(b) = &self.backtrace {
+            writeln!(f, "  backtrace of the panic:")?;
+            indent(f, b)?;
+        }
         if !matches!(self.kind, FailureKind::BadInput | FailureKind::SearchLimit) {
             writeln!(f, "  last {TAIL} trace events:")?;
             indent(f, &self.trace.render_tail(TAIL))?;
@@ -153,7 +204,17 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// What a passing sweep did.
+/// What a passing sweep did. Its `Display` is one line (then one line per note), which
+/// [`Builder::check`](crate::Builder::check) prints to stderr when `SIMLOOP_VERBOSE=1`.
+///
+/// ```
+/// let s = simloop::Builder::new()
+///     .seeds(0..10)
+///     .env(simloop::Env::default())
+///     .try_check(|| async { simloop::yield_now().await })
+///     .unwrap();
+/// assert!(s.to_string().starts_with("checked 10 seeds (0..10) under the portfolio: no failure; "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -163,15 +224,46 @@ pub struct Summary {
     pub determinism_checked: u64,
     /// Steps taken over all runs.
     pub steps: u64,
+    /// Where the environment changed what the code asked for (e.g. `SIMLOOP_SEEDS=0..5
+    /// overrode the code's seeds 0..10`).
+    pub notes: Vec<String>,
+    /// What ran, in words: `10 seeds (0..10) under the portfolio`, ….
+    pub(crate) what: String,
 }
 
-/// The result of one run of a body.
-pub(crate) struct Outcome {
-    pub(crate) result: Result<(), (FailureKind, String)>,
-    pub(crate) trace: Trace,
-    pub(crate) steps: u64,
-    pub(crate) time: Instant,
-    pub(crate) log: String,
+impl Summary {
+    /// A summary of `runs` runs described by `what`.
+    pub(crate) fn new(what: String, runs: u64, steps: u64) -> Summary {
+        Summary {
+            runs,
+            determinism_checked: 0,
+            steps,
+            notes: Vec::new(),
+            what,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: no failure; {} steps", self.what, self.steps)?;
+        if self.determinism_checked > 0 {
+            write!(
+                f,
+                "; {} seed{} run twice for determinism",
+                self.determinism_checked,
+                if self.determinism_checked == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )?;
+        }
+        for n in &self.notes {
+            write!(f, "\n  note: {n}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a failure report is about.
@@ -193,17 +285,34 @@ impl Failure {
         message: String,
         ran: Ran,
     ) -> Failure {
-        let (trace, steps, time, log) = match ran {
-            Ran::Run(o) => (o.trace, o.steps, o.time, o.log),
-            Ran::Nothing { policy } => (Trace::new(&policy, None), 0, Instant::ZERO, String::new()),
+        let found = match &ran {
+            Ran::Run(o) => Some(cause::find(&kind, &message, o)),
+            Ran::Nothing { .. } => None,
         };
+        let (trace, log, nondeterminism) = match ran {
+            Ran::Run(o) => (o.trace, o.log, o.nondeterminism),
+            Ran::Nothing { policy } => (Trace::new(&policy, None), String::new(), None),
+        };
+        let found = found.unwrap_or(cause::Cause {
+            first: None,
+            then: Vec::new(),
+            location: None,
+            backtrace: None,
+            step: 0,
+            time: Instant::ZERO,
+        });
+        let hints = cause::hints(
+            std::iter::once(message.as_str())
+                .chain(found.first.as_deref())
+                .chain(found.then.iter().map(String::as_str)),
+        );
         Failure {
             test: test.to_owned(),
             seed: None,
             source,
             policy: trace.policy().to_owned(),
-            step: failure_step(&kind, steps),
-            time,
+            step: found.step,
+            time: found.time,
             kind,
             message,
             trace,
@@ -214,6 +323,13 @@ impl Failure {
             sweep: None,
             shrunk: None,
             not_shrunk: None,
+            cause: found.first,
+            then: found.then,
+            location: found.location,
+            backtrace: found.backtrace,
+            nondeterminism,
+            notes: Vec::new(),
+            hints,
         }
     }
 
@@ -235,17 +351,10 @@ impl Failure {
     #[track_caller]
     pub(crate) fn raise(self) -> ! {
         eprintln!("{self}");
-        panic!("{}", self.summary());
-    }
-}
-
-/// The step a failure names: the step a divergence or nondeterminism could not take,
-/// else the last step the run took.
-pub(crate) fn failure_step(kind: &FailureKind, steps: u64) -> u64 {
-    match kind {
-        FailureKind::Loop(LoopError::Divergence { step, .. })
-        | FailureKind::Loop(LoopError::Nondeterminism { step, .. }) => *step,
-        _ => steps,
+        // The report above is the one place the failure is shown: the panic carrying the
+        // summary skips the panic hook (no second copy of the message, no backtrace of
+        // simloop's own frames); `should_panic(expected = …)` still sees the summary.
+        std::panic::resume_unwind(Box::new(self.summary()))
     }
 }
 

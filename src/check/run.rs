@@ -4,6 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::body::{Body, CheckOutcome};
 use super::builder::Builder;
+use super::quiet::recording_panics;
 use super::report::{FailureKind, Outcome};
 use crate::event_loop::new_loop;
 use crate::log::{with_buffer, Buffer};
@@ -12,7 +13,15 @@ use crate::task::error::panic_text;
 use crate::trace::Trace;
 
 impl Builder {
+    /// Runs `body` once under `policy`, quietly: its panics reach no panic hook and are
+    /// recorded in the outcome instead (see [`quiet`](super::quiet)).
     pub(crate) fn run_one<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
+        let (mut out, panics) = recording_panics(|| self.run_one_loud(policy, body));
+        out.panics = panics;
+        out
+    }
+
+    fn run_one_loud<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
         let lp = new_loop(policy, None, self.max_steps);
         let buf = Buffer::default();
         let go = || {
@@ -45,6 +54,8 @@ impl Builder {
             steps: lp.steps(),
             time: lp.time(),
             log: buf.take_string(),
+            panics: Vec::new(),
+            nondeterminism: None,
         };
         let _ = lp.close_quietly();
         out

@@ -25,6 +25,7 @@ use std::rc::Rc;
 
 use super::body::Body;
 use super::builder::Builder;
+use super::cause::{self, kind_word};
 use super::report::{cargo_test_line, Failure, FailureKind, Outcome};
 use super::search::{ExploreSummary, Found};
 use super::shrunk::Shrunk;
@@ -42,6 +43,16 @@ impl Builder {
     /// schedule can explain; sets `failure.shrunk`.
     pub(crate) fn shrink_failure<B: Body>(&self, body: &B, failure: &mut Failure) {
         if !self.search.shrink || self.search.shrink_budget == 0 {
+            return;
+        }
+        // A nondeterministic body does not fail the same way under the same schedule,
+        // which shrinking needs; the report says why it is not shrunk.
+        if failure.nondeterminism.is_some() {
+            failure.not_shrunk = Some(
+                "the body is nondeterministic (shrinking needs a re-run to fail the same way \
+                 under the same schedule)"
+                    .to_owned(),
+            );
             return;
         }
         let why_not = match &failure.kind {
@@ -240,6 +251,12 @@ impl Builder {
         }
 
         let story = story(&best.record, &best.outcome.trace, &target.1);
+        let found = cause::find(&target.0, &target.1, &best.outcome);
+        let ending = format!(
+            "step {}: the run fails the same way ({}; the message is above)",
+            found.step.max(1),
+            kind_word(&target.0)
+        );
         Some(Shrunk {
             preemptions_before,
             preemptions_after: best.metric.0,
@@ -250,6 +267,7 @@ impl Builder {
             tasks_before,
             tasks_after: best.metric.3,
             story,
+            ending,
             trace: best.outcome.trace,
             path: None,
             replay_command: String::new(),

@@ -40,6 +40,9 @@ pub struct Shrunk {
     pub replay_command: String,
     /// Re-runs the shrinker made.
     pub runs: u32,
+    /// How the report ends the story: the step at which the shrunk run fails, without
+    /// the message (the report shows it once, above; `story`'s last line has it).
+    pub(crate) ending: String,
 }
 
 impl fmt::Display for Shrunk {
@@ -69,8 +72,16 @@ impl fmt::Display for Shrunk {
                 self.faults_after
             )?;
         }
-        for line in &self.story {
-            writeln!(f, "    {line}")?;
+        let told = self.story.len().saturating_sub(1);
+        for entry in self.story[..told]
+            .iter()
+            .chain(std::iter::once(&self.ending))
+        {
+            let mut lines = entry.lines();
+            writeln!(f, "    {}", lines.next().unwrap_or(""))?;
+            for line in lines {
+                writeln!(f, "      {line}")?;
+            }
         }
         let n = self.trace.len();
         if n <= SHOWN {

@@ -12,7 +12,7 @@ use super::fuzz_input::{single_run, Origin};
 use super::plan::Plan;
 use super::report::{cargo_test_line, Failure, FailureKind, Outcome, Ran, Summary};
 use super::source::TraceSource;
-use crate::env::shard_seeds;
+use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
 use crate::policy::wrappers::{CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
@@ -71,11 +71,29 @@ impl Builder {
             }
         };
         let determinism = env.check_determinism.or(self.check_determinism);
-        let mut summary = Summary {
-            runs: 0,
-            determinism_checked: 0,
-            steps: 0,
+        let what = match (&sweep, env.shard) {
+            (Some(r), Some((i, n))) => format!(
+                "{} seed{} (shard {i}/{n} of {}..{})",
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" },
+                r.start,
+                r.end
+            ),
+            (Some(r), None) => format!(
+                "{} seed{} ({}..{})",
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" },
+                r.start,
+                r.end
+            ),
+            (None, _) => format!("seed {:#x}", seeds[0]),
         };
+        let under = match policy_name.as_str() {
+            "portfolio" => "the portfolio".to_owned(),
+            p => format!("policy {p}"),
+        };
+        let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
+        summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
         for (index, &seed) in seeds.iter().enumerate() {
             let policy = self.sweep_policy(&learned, seed);
@@ -113,13 +131,25 @@ impl Builder {
                 );
                 f.write_trace_file(&dir, &source);
                 f.replay_command = cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test);
-                if let Some(p) = &f.trace_path {
+                let nondeterministic = f.nondeterminism.is_some()
+                    || matches!(f.kind, FailureKind::Loop(LoopError::Nondeterminism { .. }));
+                if nondeterministic {
+                    // A replay follows one recorded run; this body does not repeat its runs,
+                    // so a replay would stop where they differ. The seed line runs the seed
+                    // twice again: the nondeterminism shows, and the failure when it recurs.
+                    f.replay_command.push_str(
+                        "\n              (no SIMLOOP_REPLAY line: the body is nondeterministic, \
+                         so a replay of its trace stops where two runs differ; the seed line \
+                         runs the seed twice again)",
+                    );
+                } else if let Some(p) = &f.trace_path {
                     f.replay_command.push_str(&format!(
                         "\n              or follow the trace file: {}",
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
                     ));
                 }
                 f.seed = Some(seed);
+                f.notes.splice(0..0, summary.notes.iter().cloned());
                 f.seeds_passed = index as u64;
                 f.sweep = sweep;
                 return Err(Box::new(f));
@@ -128,8 +158,44 @@ impl Builder {
         Ok(summary)
     }
 
+    /// One line for each way the environment changed what the code asked for.
+    fn env_notes(&self, env: &Env) -> Vec<String> {
+        let range = |r: &Range<u64>| format!("{}..{}", r.start, r.end);
+        let code = match &self.seeds {
+            Seeds::Default => format!("the default seeds {}", range(&DEFAULT_SEEDS)),
+            Seeds::One(s) => format!("the code's seed {s:#x}"),
+            Seeds::Range(r) => format!("the code's seeds {}", range(r)),
+        };
+        let mut notes = Vec::new();
+        match (env.seed, &env.seeds, &self.seeds) {
+            (Some(s), _, Seeds::One(c)) if *c == s => {}
+            (Some(s), _, _) => notes.push(format!("SIMLOOP_SEED={s:#x} replaced {code}")),
+            (None, Some(e), Seeds::Default) => {
+                notes.push(format!("SIMLOOP_SEEDS={} set the seeds", range(e)));
+            }
+            (None, Some(e), Seeds::Range(r)) if e == r => {}
+            (None, Some(e), _) => notes.push(format!("SIMLOOP_SEEDS={} overrode {code}", range(e))),
+            (None, None, _) => {}
+        }
+        if let (None, Some((i, n))) = (env.seed, env.shard) {
+            notes.push(format!(
+                "SIMLOOP_SHARD={i}/{n}: only the seeds equal to {i} mod {n} ran"
+            ));
+        }
+        if let (Some(e), Some(c)) = (env.check_determinism, self.check_determinism) {
+            if e != c {
+                notes.push(format!(
+                    "SIMLOOP_CHECK_DETERMINISM={e} overrode the code's check_determinism({c})"
+                ));
+            }
+        }
+        notes
+    }
+
     /// The probe runs of a sweep whose strategy needs the test's run length (PCT, the
-    /// default portfolio): runs the test under each of the strategy's probes, counting real
+    /// default portfolio; the probes are `random` and `pct1`, PCT without change points,
+    /// and are never reported: they run quietly and their outcomes are ignored, so a
+    /// failure always names the sweep seed's own policy): runs the test under each of the strategy's probes, counting real
     /// decisions, and returns the strategy that knows the largest count. Their outcomes are
     /// ignored (the sweep itself reports failures); they depend on nothing but the test,
     /// so a one-seed rerun learns the same length.
@@ -168,13 +234,34 @@ impl Builder {
     }
 }
 
-/// Folds the two runs of a determinism check into one outcome.
+/// Folds the two runs of a determinism check into one outcome. When they differ and the
+/// first run failed, the outcome is the first run (its failure, its full trace) with the
+/// nondeterminism attached; when the first passed, the nondeterminism is the failure.
 fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
-    if let Err((FailureKind::Loop(LoopError::Nondeterminism { .. }), _)) = &second.result {
-        return second;
+    let Some(e) = difference(&first, &second) else {
+        return first;
+    };
+    if first.result.is_err() {
+        return Outcome {
+            nondeterminism: Some(e),
+            ..first
+        };
+    }
+    let msg = e.to_string();
+    Outcome {
+        result: Err((FailureKind::Loop(e), msg)),
+        ..second
+    }
+}
+
+/// The nondeterminism between two runs of one seed, if any: the second run's own check,
+/// else the first differing trace line, else different results.
+fn difference(first: &Outcome, second: &Outcome) -> Option<LoopError> {
+    if let Err((FailureKind::Loop(e @ LoopError::Nondeterminism { .. }), _)) = &second.result {
+        return Some(e.clone());
     }
     if let Some((line, a, b)) = first.trace.first_difference(&second.trace) {
-        let e = LoopError::Nondeterminism {
+        return Some(LoopError::Nondeterminism {
             step: second.steps.min(first.steps),
             first: format!(
                 "event {}: {}",
@@ -186,24 +273,11 @@ fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
                 line + 1,
                 b.as_deref().unwrap_or("<end of trace>")
             ),
-        };
-        let msg = e.to_string();
-        return Outcome {
-            result: Err((FailureKind::Loop(e), msg)),
-            ..second
-        };
+        });
     }
-    if first.result != second.result {
-        let e = LoopError::Nondeterminism {
-            step: second.steps,
-            first: format!("{:?}", first.result),
-            second: format!("{:?}", second.result),
-        };
-        let msg = e.to_string();
-        return Outcome {
-            result: Err((FailureKind::Loop(e), msg)),
-            ..second
-        };
-    }
-    first
+    (first.result != second.result).then(|| LoopError::Nondeterminism {
+        step: second.steps,
+        first: format!("{:?}", first.result),
+        second: format!("{:?}", second.result),
+    })
 }

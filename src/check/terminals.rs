@@ -3,8 +3,10 @@
 
 use super::body::Body;
 use super::builder::Builder;
+use super::plan::default_test_name;
 use super::report::{Failure, Summary};
 use super::search::ExploreSummary;
+use crate::env::Env;
 
 impl Builder {
     /// Sweeps `body` over the seeds; on the first failure prints the report to stderr and
@@ -12,11 +14,33 @@ impl Builder {
     ///
     /// # Panics
     /// On a failing seed, a malformed `SIMLOOP_*` variable or trace.
+    ///
+    /// On success it prints nothing, unless `SIMLOOP_VERBOSE=1`: then it prints the
+    /// [`Summary`] to stderr (`simloop: test `name`: checked 1000 seeds (0..1000) under the
+    /// portfolio: no failure; …`), with a note for each way the environment changed what
+    /// the code asked for.
     #[track_caller]
     pub fn check<B: Body>(self, body: B) {
-        if let Err(failure) = self.try_check(body) {
-            failure.raise();
+        let verbose = self.verbose();
+        match self.try_check(body) {
+            Ok(s) => {
+                if let Some(test) = verbose {
+                    eprintln!("simloop: test `{test}`: {s}");
+                }
+            }
+            Err(failure) => failure.raise(),
         }
+    }
+
+    /// The test's name if `SIMLOOP_VERBOSE` (the builder's env, else the process's) asks
+    /// for a summary on success.
+    fn verbose(&self) -> Option<String> {
+        let on = match &self.env {
+            Some(e) => e.verbose,
+            None => Env::from_process().ok().and_then(|e| e.verbose),
+        };
+        on.unwrap_or(false)
+            .then(|| self.name.clone().unwrap_or_else(default_test_name))
     }
 
     /// Like [`check`](Builder::check), but returns the failure (shrunk) instead of
@@ -63,10 +87,18 @@ impl Builder {
     ///
     /// # Panics
     /// On a failing schedule, the schedule limit, or bad input.
+    ///
+    /// With `SIMLOOP_VERBOSE=1` it prints the summary to stderr on success.
     #[track_caller]
     pub fn check_all<B: Body>(self, body: B) -> ExploreSummary {
+        let verbose = self.verbose();
         match self.try_check_all(body) {
-            Ok(s) => s,
+            Ok(s) => {
+                if let Some(test) = verbose {
+                    eprintln!("simloop: test `{test}`: {s}");
+                }
+                s
+            }
             Err(failure) => failure.raise(),
         }
     }

@@ -71,7 +71,11 @@ impl TaskSlab {
         if index == self.slots.len() {
             self.slots.push(Slot { gen, task });
         } else {
-            debug_assert_eq!(self.free.last(), Some(&(index as u32)), "insert at next_key");
+            debug_assert_eq!(
+                self.free.last(),
+                Some(&(index as u32)),
+                "insert at next_key"
+            );
             self.free.pop();
             let slot = &mut self.slots[index];
             debug_assert!(slot.task.is_none() && slot.gen == gen);
