@@ -46,6 +46,7 @@ pub(crate) struct HandleCell {
 }
 
 impl HandleCell {
+    #[inline]
     pub(crate) fn new(seq: u32, when: Option<Instant>, action: Action) -> HandleCell {
         HandleCell {
             seq: Cell::new(seq),
@@ -56,6 +57,7 @@ impl HandleCell {
     }
 
     /// Makes a recycled cell new again.
+    #[inline]
     pub(crate) fn reset(&self, seq: u32, when: Option<Instant>, action: Action) {
         self.seq.set(seq);
         self.when.set(when);

@@ -149,7 +149,7 @@ impl Inner {
                 self.post_msg(Msg::Call(slot));
             }
             Some(t) => {
-                core.timers.note_cancelled(self.notes.timer_cancels.take());
+                core.timers.fold_cancels(&self.notes);
                 core.timers.push(t.as_nanos(), seq, cell.clone());
             }
         }

@@ -105,7 +105,7 @@ impl Inner {
 
     /// Step 2: jumps the clock to the next live deadline; `false` if there is none.
     fn advance_clock(&self, core: &mut Core) -> bool {
-        core.timers.note_cancelled(self.notes.timer_cancels.take());
+        core.timers.fold_cancels(&self.notes);
         let Some(deadline) = core.timers.next_deadline() else {
             return false;
         };
@@ -118,7 +118,7 @@ impl Inner {
 
     /// Step 2: queues every timer due now, by (deadline, registration order).
     fn promote_timers(&self, core: &mut Core) {
-        core.timers.note_cancelled(self.notes.timer_cancels.take());
+        core.timers.fold_cancels(&self.notes);
         let now = self.now.get();
         while let Some((seq, cell)) = core.timers.pop_due(now) {
             cell.make_ready();

@@ -9,7 +9,7 @@
 use std::collections::BinaryHeap;
 use std::rc::Rc;
 
-use super::handle::HandleCell;
+use super::handle::{CancelNotes, HandleCell};
 
 /// Below this many cancelled entries the heap is never compacted (a rebuild costs a pass
 /// over the heap; a few dead entries cost nothing).
@@ -62,9 +62,20 @@ impl TimerQueue {
         });
     }
 
+    /// Takes the count of timers cancelled since the last call from `notes` (a no-op when
+    /// there are none, the common case).
+    #[inline]
+    pub(crate) fn fold_cancels(&mut self, notes: &CancelNotes) {
+        let n = notes.timer_cancels.get();
+        if n > 0 {
+            notes.timer_cancels.set(0);
+            self.cancelled += n;
+        }
+    }
+
     /// `n` timers in the queue were cancelled (counted by the loop outside its borrow of
     /// the queue, and folded in before the queue is used).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn note_cancelled(&mut self, n: usize) {
         self.cancelled += n;
     }
