@@ -1548,3 +1548,53 @@ fn same_sweep_twice_gives_the_same_failure() {
         std::fs::read_to_string(b.trace_path.as_ref().unwrap()).unwrap()
     );
 }
+
+#[test]
+fn a_setting_a_terminal_cannot_apply_is_refused_not_ignored() {
+    let dir = trace_dir("refused");
+    let body = || async { simloop::yield_now().await };
+    let f = builder("refused", &dir)
+        .max_preemptions(1)
+        .try_check(body)
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::BadInput);
+    assert!(
+        f.message
+            .starts_with("Builder::try_check cannot apply max_preemptions/max_schedules"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("call check_all"), "{}", f.message);
+
+    let f = builder("refused", &dir)
+        .seeds(0..10)
+        .policy(simloop::Random::new(0))
+        .try_check_all(body)
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::BadInput);
+    assert!(f.message.contains("seed/seeds"), "{}", f.message);
+    assert!(f.message.contains("policy"), "{}", f.message);
+    assert!(f.message.contains("remove them"), "{}", f.message);
+
+    let f = builder("refused", &dir)
+        .seed(3)
+        .try_fuzz_check(&[1, 2], body)
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::BadInput);
+    assert!(
+        f.message.contains("the fuzz input is the whole schedule"),
+        "{}",
+        f.message
+    );
+
+    // The settings each terminal can apply still work.
+    builder("refused", &dir)
+        .seed(3)
+        .check_determinism(true)
+        .try_check(body)
+        .unwrap();
+    builder("refused", &dir)
+        .max_preemptions(1)
+        .try_check_all(body)
+        .unwrap();
+}

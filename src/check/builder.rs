@@ -1,7 +1,8 @@
 //! [`Builder`]: configures a sweep (`simloop::Builder::new()…check(body)`); its
-//! terminals are in `terminals.rs`. Every setter applies to every terminal that can use it; the policy must be
-//! a [`Strategy`] (one policy per seed), so a policy that cannot be re-seeded is refused
-//! at compile time rather than at run time.
+//! terminals are in `terminals.rs`. No setting is silently ignored: each applies to every
+//! terminal that can use it, a terminal that cannot use one fails with a bad-input report
+//! saying which and what to do, and the policy must be a [`Strategy`] (one policy per
+//! seed), so a policy that cannot be re-seeded is refused at compile time.
 
 use std::fmt;
 use std::ops::Range;
@@ -68,6 +69,8 @@ pub struct Builder {
     pub(crate) check_determinism: Option<bool>,
     pub(crate) replay: Option<Result<(Trace, Option<PathBuf>), String>>,
     pub(crate) capture_logs: bool,
+    /// `max_preemptions` or `max_schedules` was set (they apply to `check_all` only).
+    pub(crate) search_bounds_set: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -116,6 +119,7 @@ impl Builder {
             check_determinism: None,
             replay: None,
             capture_logs: true,
+            search_bounds_set: false,
         }
     }
 
@@ -197,6 +201,7 @@ impl Builder {
     /// The preemption bound of [`check_all`](Builder::check_all) (default 2): schedules
     /// with more preemptions than this are not run.
     pub fn max_preemptions(mut self, c: u32) -> Builder {
+        self.search_bounds_set = true;
         self.search.max_preemptions = c;
         self
     }
@@ -211,6 +216,7 @@ impl Builder {
     #[track_caller]
     pub fn max_schedules(mut self, n: u64) -> Builder {
         assert!(n > 0, "max_schedules must be at least 1");
+        self.search_bounds_set = true;
         self.search.max_schedules = n;
         self
     }

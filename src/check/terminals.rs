@@ -2,7 +2,7 @@
 //! returns the [`Failure`].
 
 use super::body::Body;
-use super::builder::Builder;
+use super::builder::{Builder, Seeds};
 use super::plan::default_test_name;
 use super::report::{Failure, Summary};
 use super::search::ExploreSummary;
@@ -65,6 +65,15 @@ impl Builder {
     /// # Errors
     /// The first failing run, with its report.
     pub fn try_check<B: Body>(self, body: B) -> Result<Summary, Box<Failure>> {
+        let mut unused = Vec::new();
+        if self.search_bounds_set {
+            unused.push("max_preemptions/max_schedules (they bound check_all's search)");
+        }
+        self.refuse(
+            "try_check",
+            &unused,
+            "call check_all to search exhaustively",
+        )?;
         self.sweep_or_replay(&body).map_err(|mut failure| {
             self.shrink_failure(&body, &mut failure);
             failure
@@ -134,6 +143,17 @@ impl Builder {
     /// [`FailureKind::SearchLimit`](crate::FailureKind::SearchLimit) failure if the search
     /// needs more than [`max_schedules`](Builder::max_schedules) runs; bad input.
     pub fn try_check_all<B: Body>(self, body: B) -> Result<ExploreSummary, Box<Failure>> {
+        let mut unused = Vec::new();
+        if self.seeds != Seeds::Default {
+            unused.push("seed/seeds (a search enumerates schedules; it has no seeds)");
+        }
+        if self.policy.is_some() {
+            unused.push("policy (the search chooses every decision itself)");
+        }
+        if self.check_determinism.is_some() {
+            unused.push("check_determinism (a search runs each schedule once)");
+        }
+        self.refuse("try_check_all", &unused, "call check for a seed sweep")?;
         self.explore_unshrunk(&body).map_err(|mut failure| {
             self.shrink_failure(&body, &mut failure);
             failure
@@ -160,9 +180,10 @@ impl Builder {
     }
 
     /// Runs `body` once under the schedule in `data` and returns the failure, if any,
-    /// without printing or panicking. The builder's name, trace directory, step limit and
-    /// log capture apply; seeds, policy and replay do not apply to a fuzz input (setting
-    /// them is not an error: the input is the schedule).
+    /// without printing or panicking. The builder's name, trace directory, step limit, log
+    /// capture and shrinking apply; seeds, a policy, a replay, search bounds and the
+    /// determinism check cannot (the input is the schedule), and setting one is a
+    /// bad-input failure.
     ///
     /// ```
     /// let summary = simloop::Builder::new()
@@ -174,6 +195,27 @@ impl Builder {
     /// # Errors
     /// The failing run, with its report (its source says `fuzz input`).
     pub fn try_fuzz_check<B: Body>(self, data: &[u8], body: B) -> Result<Summary, Box<Failure>> {
+        let mut unused = Vec::new();
+        if self.seeds != Seeds::Default {
+            unused.push("seed/seeds");
+        }
+        if self.policy.is_some() {
+            unused.push("policy");
+        }
+        if self.replay.is_some() {
+            unused.push("replay");
+        }
+        if self.search_bounds_set {
+            unused.push("max_preemptions/max_schedules");
+        }
+        if self.check_determinism.is_some() {
+            unused.push("check_determinism");
+        }
+        self.refuse(
+            "try_fuzz_check",
+            &unused,
+            "the fuzz input is the whole schedule; sweep seeds with check instead",
+        )?;
         self.fuzz_run_split(data.to_vec(), data.to_vec(), None, &body)
     }
 
@@ -181,5 +223,26 @@ impl Builder {
     #[deprecated(since = "0.2.0", note = "renamed to `try_fuzz_check`")]
     pub fn fuzz_run<B: Body>(self, data: &[u8], body: B) -> Result<Summary, Box<Failure>> {
         self.try_fuzz_check(data, body)
+    }
+
+    /// A bad-input failure if the builder has settings this terminal cannot apply.
+    fn refuse(&self, terminal: &str, unused: &[&str], instead: &str) -> Result<(), Box<Failure>> {
+        if unused.is_empty() {
+            return Ok(());
+        }
+        let test = self.name.clone().unwrap_or_else(default_test_name);
+        let policy = self
+            .policy
+            .as_ref()
+            .map_or_else(|| "portfolio".to_owned(), |p| p.name());
+        Err(Box::new(Failure::bad_input(
+            &test,
+            &policy,
+            format!(
+                "Builder::{terminal} cannot apply {}: remove {}, or {instead}",
+                unused.join(", "),
+                if unused.len() == 1 { "it" } else { "them" }
+            ),
+        )))
     }
 }
