@@ -155,7 +155,8 @@ pub enum EventKind {
     },
     /// A [`buggify`](crate::buggify) call returned.
     Buggify {
-        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits).
+        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits; an
+        /// absolute `file` is first cut down to its part inside its package).
         site: u32,
         /// What it returned.
         fired: bool,
