@@ -54,18 +54,20 @@ impl Builder {
             return self.single_run(&test, &dir, single, body);
         }
 
-        // Sweep mode.
-        let (seeds, sweep): (Vec<u64>, Option<Range<u64>>) = match (env.seed, &self.seeds) {
-            (Some(s), _) => (vec![s], None),
-            (None, Seeds::One(s)) if env.seeds.is_none() => (vec![*s], None),
+        // Sweep mode. The seeds are produced one at a time (any range `u64` can hold runs
+        // in constant memory, starting at once).
+        type SeedIter = Box<dyn Iterator<Item = u64>>;
+        let (seeds, sweep): (SeedIter, Option<Range<u64>>) = match (env.seed, &self.seeds) {
+            (Some(s), _) => (Box::new(std::iter::once(s)), None),
+            (None, Seeds::One(s)) if env.seeds.is_none() => (Box::new(std::iter::once(*s)), None),
             (None, code) => {
                 let range = env.seeds.clone().unwrap_or(match code {
                     Seeds::Range(r) => r.clone(),
                     _ => DEFAULT_SEEDS,
                 });
-                let seeds = match env.shard {
-                    Some((i, n)) => shard_seeds(range.clone(), i, n).collect(),
-                    None => range.clone().collect(),
+                let seeds: SeedIter = match env.shard {
+                    Some((i, n)) => Box::new(shard_seeds(range.clone(), i, n)),
+                    None => Box::new(range.clone()),
                 };
                 (seeds, Some(range))
             }
@@ -77,7 +79,7 @@ impl Builder {
             steps: 0,
         };
         let learned = self.learn_run_length(body);
-        for (index, &seed) in seeds.iter().enumerate() {
+        for (index, seed) in (0u64..).zip(seeds) {
             let policy = self.sweep_policy(&learned, seed);
             let twice = determinism.unwrap_or(index % 64 == 0);
             let outcome = if twice {
@@ -120,7 +122,7 @@ impl Builder {
                     ));
                 }
                 f.seed = Some(seed);
-                f.seeds_passed = index as u64;
+                f.seeds_passed = index;
                 f.sweep = sweep;
                 return Err(Box::new(f));
             }
