@@ -3,6 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::task::Poll;
 
 use super::EventLoop;
 use crate::error::LoopError;
@@ -108,6 +109,11 @@ impl EventLoop {
 
     /// Cancels every pending task in id order and runs the loop until they have all
     /// finished (the shutdown half of `asyncio.run`).
+    ///
+    /// The shutdown task waits for the cancelled tasks' completion (it is woken when a task
+    /// completes, by the step loop's `complete`) rather than spinning on `yield_now`, so
+    /// whatever order a policy picks (the bounded search keeps running a task while it
+    /// can), the cancelled tasks run.
     pub(crate) fn cancel_leftovers(&self) -> Result<(), LoopError> {
         if self.is_closed() {
             return Ok(());
@@ -119,28 +125,15 @@ impl EventLoop {
         for o in &objs {
             o.header().cancel();
         }
-        self.run_until_complete(async move {
-            while objs.iter().any(|o| !o.header().status.is_done()) {
-                YieldOnce(false).await;
+        let inner = Rc::downgrade(&self.inner);
+        self.run_until_complete(std::future::poll_fn(move |cx| {
+            if objs.iter().all(|o| o.header().status.is_done()) {
+                return Poll::Ready(());
             }
-        })
-    }
-}
-
-/// Yields to the loop exactly once (as `yield_now` does).
-struct YieldOnce(bool);
-
-impl std::future::Future for YieldOnce {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
+            if let Some(inner) = inner.upgrade() {
+                inner.shutdown.set(Some(cx.waker().clone()));
+            }
+            Poll::Pending
+        }))
     }
 }

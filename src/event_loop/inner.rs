@@ -51,6 +51,9 @@ pub(crate) struct Inner {
     pub(crate) max_steps: u64,
     pub(crate) seed: Option<u64>,
     pub(crate) every_step: bool,
+    /// The shutdown of `cancel_leftovers`, waiting for the cancelled tasks: woken when a
+    /// task completes.
+    pub(crate) shutdown: Cell<Option<std::task::Waker>>,
 }
 
 impl LoopLink for Inner {

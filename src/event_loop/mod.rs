@@ -129,6 +129,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         max_steps,
         seed,
         every_step,
+        shutdown: Cell::new(None),
     });
     registry::register(id, &inner);
     EventLoop { inner }

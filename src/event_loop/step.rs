@@ -280,5 +280,8 @@ impl Inner {
         if let Some(w) = w {
             w.wake();
         }
+        if let Some(w) = self.shutdown.take() {
+            w.wake();
+        }
     }
 }
