@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     /// The shutdown of `cancel_leftovers`, waiting for the cancelled tasks: woken when a
     /// task completes.
     pub(crate) shutdown: Cell<Option<std::task::Waker>>,
+    /// Calls refused while the loop was closing, for `close()`'s report: what was called,
+    /// and where (see `refuse.rs`).
+    pub(crate) refused: RefCell<Vec<String>>,
 }
 
 impl LoopLink for Inner {

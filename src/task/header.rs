@@ -131,6 +131,37 @@ pub(crate) struct TaskCell<F: Future> {
     pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
 }
 
+/// The waker of a task that never runs (see [`TaskCell::refused`]).
+struct NoWake;
+
+impl std::task::Wake for NoWake {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl<F: Future> TaskCell<F> {
+    /// A task born cancelled, whose future never existed: a spawn refused by a closing
+    /// loop. `key` names no slab slot; the waker does nothing.
+    pub(crate) fn refused(id: TaskId, name: Option<Rc<str>>, link: Weak<dyn LoopLink>) -> Self {
+        let status = Status::new();
+        status.finish(TaskState::Cancelled);
+        TaskCell {
+            header: Header {
+                id,
+                key: u64::MAX,
+                name,
+                status,
+                join_waker: RefCell::new(None),
+                awaiting: RefCell::new(None),
+                hook: RefCell::new(None),
+                link,
+                waker: Waker::from(std::sync::Arc::new(NoWake)),
+            },
+            fut: RefCell::new(None),
+            output: RefCell::new(Some(Err(TaskError::Cancelled))),
+        }
+    }
+}
+
 impl<F: Future + 'static> TaskObj for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
