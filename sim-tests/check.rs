@@ -1540,3 +1540,71 @@ fn same_sweep_twice_gives_the_same_failure() {
         std::fs::read_to_string(b.trace_path.as_ref().unwrap()).unwrap()
     );
 }
+
+/// Issue 13, defect 6: a step-limit failure wrote its whole trace (618 MB at the default
+/// limit), rendered in memory first. Above a million events the file is now truncated:
+/// the header, a `# truncated:` line naming the seed, and the readable tail as comments;
+/// it parses, and replaying it is refused with a message pointing at `SIMLOOP_SEED=`.
+#[test]
+fn a_huge_failing_trace_is_written_truncated_and_names_the_seed() {
+    let dir = std::env::temp_dir().join("simloop-sim-tests-check-huge-trace");
+    let _ = std::fs::remove_dir_all(&dir);
+    let spin = || async {
+        let spin = async {
+            loop {
+                simloop::yield_now().await;
+            }
+        };
+        let () = spin.await;
+    };
+    let f = Builder::new()
+        .env(Env::default())
+        .policy(simloop::Random::new(0))
+        .seeds(7..8)
+        .max_steps(600_000)
+        .name("huge_trace")
+        .trace_dir(&dir)
+        .try_check(spin)
+        .unwrap_err();
+    assert!(f.message.contains("step limit"), "{}", f.message);
+    assert!(f.trace.len() > 1_000_000, "{}", f.trace.len());
+    let path = f.trace_path.clone().expect("a trace file");
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 200_000, "the trace file has {size} bytes");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("simloop-trace v1 policy=random seed=7\n# truncated: the run had "));
+    assert!(
+        text.contains("replay the run from its seed: SIMLOOP_SEED=0x7"),
+        "{text:.400}"
+    );
+    assert!(
+        text.ends_with(" 0.000000000 wake 1\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+    let parsed: simloop::Trace = text.parse().unwrap();
+    assert!(parsed.is_truncated());
+    assert_eq!(parsed.len(), 0);
+    // The report's replay line is the seed only (the file cannot be followed).
+    assert!(
+        f.replay_command.starts_with("SIMLOOP_SEED=0x7"),
+        "{}",
+        f.replay_command
+    );
+    assert!(
+        !f.replay_command.contains("SIMLOOP_REPLAY"),
+        "{}",
+        f.replay_command
+    );
+    // Replaying the file is refused, pointing at the seed.
+    let r = Builder::new()
+        .env(Env::default())
+        .name("huge_trace")
+        .trace_dir(&dir)
+        .replay(path.as_path())
+        .try_check(spin)
+        .unwrap_err();
+    assert_eq!(r.kind, FailureKind::BadInput);
+    assert!(r.message.contains("is truncated"), "{}", r.message);
+    assert!(r.message.contains("SIMLOOP_SEED=0x7"), "{}", r.message);
+}

@@ -19,6 +19,14 @@ impl Builder {
         path: Option<PathBuf>,
         body: &B,
     ) -> Result<Summary, Box<Failure>> {
+        if recorded.is_truncated() {
+            let message = truncated_replay(&recorded, path.as_deref(), test);
+            return Err(Box::new(Failure::bad_input(
+                test,
+                recorded.policy(),
+                message,
+            )));
+        }
         let source = match &path {
             Some(p) => format!("replay of {}", p.display()),
             None => "replay of a recorded trace".to_owned(),
@@ -77,4 +85,26 @@ impl Builder {
             }
         }
     }
+}
+
+/// Why a truncated trace (see [`Trace::is_truncated`]) cannot be replayed, and what to run
+/// instead.
+fn truncated_replay(recorded: &Trace, path: Option<&Path>, test: &str) -> String {
+    let what = path.map_or_else(
+        || "the trace".to_owned(),
+        |p| format!("the trace file {}", p.display()),
+    );
+    let instead = match recorded.seed() {
+        Some(s) => format!(
+            "replay its seed instead: {}",
+            cargo_test_line(&format!("SIMLOOP_SEED={s:#x}"), test)
+        ),
+        None => "re-run what found it (the search or the fuzz input) instead: it is \
+                 deterministic"
+            .to_owned(),
+    };
+    format!(
+        "{what} is truncated (the run was too long to record in full), so it cannot be \
+         replayed step by step; {instead}"
+    )
 }

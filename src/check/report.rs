@@ -261,14 +261,44 @@ pub(crate) fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// A failure's trace file holds at most this many events; a longer trace is written in
+/// its truncated form (see [`Trace::is_truncated`]).
+pub(crate) const MAX_TRACE_FILE_EVENTS: usize = 1_000_000;
+
+/// The events a truncated trace file keeps, from the end of the run.
+const TRUNCATED_TAIL: usize = 1000;
+
+/// `true` if `trace` is written to its file in full (so the file replays it).
+pub(crate) fn trace_file_is_complete(trace: &Trace) -> bool {
+    trace.len() <= MAX_TRACE_FILE_EVENTS
+}
+
+/// Writes `trace` to `dir/<test>-<source>.trace`, streamed (never rendered whole in
+/// memory); above [`MAX_TRACE_FILE_EVENTS`] events, its truncated form, which names the
+/// seed to replay instead.
 pub(crate) fn write_trace(
     dir: &Path,
     test: &str,
     source: &str,
     trace: &Trace,
 ) -> (Option<PathBuf>, Option<String>) {
+    use std::io::Write as _;
     let file = dir.join(format!("{}-{}.trace", sanitize(test), sanitize(source)));
-    let r = fs::create_dir_all(dir).and_then(|()| fs::write(&file, trace.to_string()));
+    let r = fs::create_dir_all(dir).and_then(|()| {
+        if trace_file_is_complete(trace) {
+            let mut w = std::io::BufWriter::new(fs::File::create(&file)?);
+            write!(w, "{trace}")?;
+            w.flush()
+        } else {
+            let replay = match trace.seed() {
+                Some(s) => format!("replay the run from its seed: SIMLOOP_SEED={s:#x}"),
+                None => "re-run what found it (the search or the fuzz input): it is \
+                         deterministic"
+                    .to_owned(),
+            };
+            fs::write(&file, trace.render_truncated(TRUNCATED_TAIL, &replay))
+        }
+    });
     match r {
         Ok(()) => (Some(file), None),
         Err(e) => (None, Some(format!("{}: {e}", file.display()))),

@@ -10,11 +10,13 @@ use super::body::Body;
 use super::builder::{Builder, Seeds};
 use super::fuzz_input::{single_run, Origin};
 use super::plan::Plan;
-use super::report::{cargo_test_line, Failure, FailureKind, Outcome, Ran, Summary};
+use super::report::{
+    cargo_test_line, trace_file_is_complete, Failure, FailureKind, Outcome, Ran, Summary,
+};
 use super::source::TraceSource;
 use crate::env::shard_seeds;
 use crate::error::LoopError;
-use crate::policy::wrappers::{CountDecisions, Observed, Watch};
+use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
 
 /// The seeds a sweep runs when neither the builder nor `SIMLOOP_SEEDS` names a range.
@@ -84,7 +86,7 @@ impl Builder {
             let twice = determinism.unwrap_or(index % 64 == 0);
             let outcome = if twice {
                 summary.determinism_checked += 1;
-                let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+                let log = Rc::new(std::cell::RefCell::new(CandidateLog::default()));
                 let first = self.run_one(
                     Box::new(Observed::new(policy, Watch::Record(log.clone()))),
                     body,
@@ -115,7 +117,11 @@ impl Builder {
                 );
                 f.write_trace_file(&dir, &source);
                 f.replay_command = cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test);
-                if let Some(p) = &f.trace_path {
+                if let Some(p) = f
+                    .trace_path
+                    .as_ref()
+                    .filter(|_| trace_file_is_complete(&f.trace))
+                {
                     f.replay_command.push_str(&format!(
                         "\n              or follow the trace file: {}",
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
@@ -175,7 +181,12 @@ fn compare_runs(first: Outcome, second: Outcome) -> Outcome {
     if let Err((FailureKind::Loop(LoopError::Nondeterminism { .. }), _)) = &second.result {
         return second;
     }
-    if let Some((line, a, b)) = first.trace.first_difference(&second.trace) {
+    // Equal records (the usual case) need no line-by-line rendering.
+    let same = first.trace == second.trace;
+    if let Some((line, a, b)) = (!same)
+        .then(|| first.trace.first_difference(&second.trace))
+        .flatten()
+    {
         let e = LoopError::Nondeterminism {
             step: second.steps.min(first.steps),
             first: format!(

@@ -438,4 +438,12 @@ impl EventLoop {
     pub fn trace(&self) -> Trace {
         self.inner.core().trace.clone()
     }
+
+    /// Moves the trace out, leaving an empty one: for a run whose loop is closed next, so
+    /// a long trace is not held twice.
+    pub(crate) fn take_trace(&self) -> Trace {
+        let mut core = self.inner.core();
+        let fresh = Trace::new(core.trace.policy(), core.trace.seed());
+        std::mem::replace(&mut core.trace, fresh)
+    }
 }

@@ -247,6 +247,9 @@ pub struct Trace {
     steps: u64,
     /// Current virtual time.
     now: Instant,
+    /// Set when this trace was read from a truncated trace file (see
+    /// [`Trace::is_truncated`]): the text of its `# truncated:` line.
+    truncated: Option<String>,
 }
 
 impl Trace {
@@ -262,6 +265,7 @@ impl Trace {
             events: 0,
             steps: 0,
             now: Instant::ZERO,
+            truncated: None,
         }
     }
 
