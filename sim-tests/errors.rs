@@ -839,3 +839,43 @@ fn a_loop_keeps_working_after_a_series_of_errors() {
     assert_eq!(lp.run_until_complete(async {}), Err(LoopError::Closed));
     assert!(!lp.is_running());
 }
+
+/// Issue 13, defect 7: a task awaiting a task of another loop was reported as a plain
+/// deadlock. The report now says the awaited task belongs to another loop and names both
+/// tasks and both loops (by policy and seed, the same in every run).
+#[test]
+fn awaiting_another_loops_task_is_named_in_the_deadlock() {
+    let other = EventLoop::builder().seed(9).build();
+    let theirs = other.create_task_named("theirs", std::future::pending::<()>());
+    let lp = EventLoop::builder().policy(simloop::Fifo).build();
+    let e = lp
+        .run_until_complete(async move {
+            let mine = simloop::create_task_named("mine", theirs);
+            mine.await.unwrap().unwrap();
+        })
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("deadlock:"), "{text}");
+    assert!(
+        text.contains(
+            "mine (id 2) awaiting task theirs (id 1) of another loop (policy=random seed=9), \
+             which this loop (policy=fifo seed=none) can neither run nor be woken by"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("A task can be awaited only from its own loop"),
+        "{text}"
+    );
+    let LoopError::Deadlock { blocked, .. } = &e else {
+        panic!("{e:?}")
+    };
+    let o = blocked[1]
+        .awaits_other_loop
+        .as_ref()
+        .expect("mine awaits theirs");
+    assert_eq!((o.name.as_str(), o.id.as_u32()), ("theirs", 1));
+    assert_eq!(o.its_loop, "policy=random seed=9");
+    assert!(blocked[0].awaits_other_loop.is_none());
+    other.close_quietly().unwrap();
+}

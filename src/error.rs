@@ -7,11 +7,29 @@ use crate::time::Instant;
 
 /// A task that could not make progress when a deadlock was detected.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BlockedTask {
     /// The task's id.
     pub id: TaskId,
     /// The task's name (`Task-N` unless it was named).
     pub name: String,
+    /// Set when the task awaits a task of *another* loop, which this loop can neither run
+    /// nor be woken by.
+    pub awaits_other_loop: Option<OtherLoopTask>,
+}
+
+/// A task of another loop awaited by a [`BlockedTask`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtherLoopTask {
+    /// The awaited task's id (in its own loop).
+    pub id: TaskId,
+    /// The awaited task's name.
+    pub name: String,
+    /// The awaited task's loop, as `policy=<name> seed=<n|none>` (or that it was dropped).
+    pub its_loop: String,
+    /// The loop of the blocked task, described the same way.
+    pub this_loop: String,
 }
 
 /// Why running (or closing) a loop failed.
@@ -138,6 +156,7 @@ impl LoopError {
             LoopError::StoppedBeforeComplete => "stop() was called before the future finished; run the loop again to let it finish, or don't call stop()",
             LoopError::MainCancelled { .. } => "the future's task was cancelled by someone holding its handle or awaiting chain",
             LoopError::Deadlock { blocked, .. } if blocked.is_empty() => "run_forever returns only after stop(): call it from a task or callback",
+            LoopError::Deadlock { blocked, .. } if blocked.iter().any(|b| b.awaits_other_loop.is_some()) => "a task can be awaited only from its own loop: create it on this loop, or run its loop to completion first",
             LoopError::Deadlock { .. } => "find what the blocked tasks await: a channel, lock or event that nobody will ever signal",
             LoopError::StepLimit { .. } => "a task may be spinning (yielding in a loop while waiting for a condition that never comes); raise the limit with Builder::max_steps(n) if the program really needs more steps",
             LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
@@ -202,6 +221,14 @@ impl fmt::Display for LoopError {
                 for (i, b) in blocked.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{} (id {})", b.name, b.id)?;
+                    if let Some(o) = &b.awaits_other_loop {
+                        write!(
+                            f,
+                            " awaiting task {} (id {}) of another loop ({}), which this loop \
+                             ({}) can neither run nor be woken by",
+                            o.name, o.id, o.its_loop, o.this_loop
+                        )?;
+                    }
                 }
                 f.write_str(". ")?;
                 return sentence(f, self.hint());

@@ -73,10 +73,17 @@ impl LoopLink for Inner {
     }
 
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>) {
-        if let Some(cur) = self.current_obj() {
+        if let Some(cur) = self.awaiting_task() {
             if !Rc::ptr_eq(&cur, &awaited) {
                 *cur.header().awaiting.borrow_mut() = Some(awaited);
             }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.core.try_borrow() {
+            Ok(core) => core.describe(),
+            Err(_) => "running".to_owned(),
         }
     }
 }

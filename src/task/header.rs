@@ -23,6 +23,9 @@ pub(crate) trait LoopLink {
     /// The task this loop is polling right now awaits `awaited` (asyncio's
     /// `_fut_waiter` edge, which cancellation follows down the chain).
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>);
+    /// `policy=<name> seed=<n|none>`: how a report names this loop (the same in every run,
+    /// unlike the loop's process-wide id); `running` if it is busy right now.
+    fn describe(&self) -> String;
 }
 
 /// Something told when a task completes (TaskGroup bookkeeping).
