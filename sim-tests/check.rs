@@ -1608,3 +1608,27 @@ fn a_huge_failing_trace_is_written_truncated_and_names_the_seed() {
     assert!(r.message.contains("is truncated"), "{}", r.message);
     assert!(r.message.contains("SIMLOOP_SEED=0x7"), "{}", r.message);
 }
+
+/// Issue 13, defect 8: when a replay takes every recorded decision but records a different
+/// event, the report read "the runnable items were: (the replay recorded …)". It now says
+/// what the trace expected and what the replay recorded, as one sentence.
+#[test]
+fn a_replay_that_records_a_different_event_says_so_plainly() {
+    let text = fifo_trace_of_original()
+        .to_string()
+        .replace("spawn 2 \"x\"", "spawn 2 \"y\"");
+    let f = builder("div_event", &trace_dir("div_event"))
+        .replay(text.as_str())
+        .try_check(|| original(false, false, 1))
+        .unwrap_err();
+    assert!(
+        f.message.starts_with(
+            "replay diverged at step 1: the trace expected event 3 to be \
+             `1 0.000000000 spawn 2 \"y\"`, but the replay recorded \
+             `1 0.000000000 spawn 2 \"x\"` there. The program changed"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("runnable items"), "{}", f.message);
+}

@@ -120,7 +120,8 @@ pub enum LoopError {
         step: u64,
         /// What the trace ran at that step.
         expected: String,
-        /// What was runnable instead.
+        /// What was runnable instead; or, when the replay followed every decision but
+        /// recorded a different event, `the replay recorded <event> there`.
         runnable: String,
     },
     /// Two runs of the same seed differed: the set of runnable items at `step` was not the
@@ -168,6 +169,10 @@ impl LoopError {
         }
     }
 }
+
+/// How [`LoopError::Divergence::runnable`] starts when the replay took every decision the
+/// trace recorded but recorded a different event (not a different runnable set).
+pub(crate) const REPLAY_RECORDED: &str = "the replay recorded ";
 
 /// Writes `hint` as a sentence of its own (capitalised).
 fn sentence(f: &mut fmt::Formatter<'_>, hint: &str) -> fmt::Result {
@@ -266,6 +271,14 @@ impl fmt::Display for LoopError {
                 expected,
                 runnable,
             } => {
+                if runnable.starts_with(REPLAY_RECORDED) {
+                    write!(
+                        f,
+                        "replay diverged at step {step}: the trace expected {expected}, but \
+                         {runnable}. "
+                    )?;
+                    return sentence(f, self.hint());
+                }
                 write!(
                     f,
                     "replay diverged at step {step}: the trace expected {expected}, but the \

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::body::Body;
 use super::builder::Builder;
 use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Ran, Summary};
-use crate::error::LoopError;
+use crate::error::{LoopError, REPLAY_RECORDED};
 use crate::policy::Replay;
 use crate::trace::Trace;
 
@@ -39,16 +39,25 @@ impl Builder {
             Err((FailureKind::Loop(LoopError::Divergence { .. }), _))
         ) {
             if let Some((line, want, got)) = recorded.first_difference(&outcome.trace) {
+                // The step of the first differing event (on whichever side has it).
+                let step = recorded
+                    .events()
+                    .nth(line)
+                    .or_else(|| outcome.trace.events().nth(line))
+                    .map_or(outcome.steps, |e| e.step);
                 let e = LoopError::Divergence {
-                    step: outcome.steps,
+                    step,
                     expected: format!(
                         "event {} to be {}",
                         line + 1,
-                        want.as_deref().unwrap_or("the end of the trace")
+                        want.map_or_else(
+                            || "the end of the trace".to_owned(),
+                            |w| format!("`{w}`")
+                        )
                     ),
                     runnable: format!(
-                        "(the replay recorded {})",
-                        got.as_deref().unwrap_or("the end of the run")
+                        "{REPLAY_RECORDED}{} there",
+                        got.map_or_else(|| "the end of the run".to_owned(), |g| format!("`{g}`"))
                     ),
                 };
                 let msg = match &outcome.result {
