@@ -1632,3 +1632,38 @@ fn a_replay_that_records_a_different_event_says_so_plainly() {
     );
     assert!(!f.message.contains("runnable items"), "{}", f.message);
 }
+
+/// Issue 13, defect 8: outside `cargo test`'s named test threads (a program run with
+/// `cargo run`, an unnamed thread) the report said "test `` failed" and the trace file was
+/// named `-seed_0x0.trace`. The binary's name is used instead (and is no test filter in
+/// the replay line).
+#[test]
+fn without_a_test_thread_name_the_binary_name_is_used() {
+    let dir = trace_dir("unnamed_thread");
+    let d = dir.clone();
+    let f = std::thread::spawn(move || {
+        Builder::new()
+            .env(Env::default())
+            .seeds(0..1)
+            .trace_dir(&d)
+            .shrink(false)
+            .try_check(|| async {
+                let fail = async { panic!("boom") };
+                let () = fail.await;
+            })
+            .unwrap_err()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(f.test, "check");
+    assert!(
+        f.to_string().starts_with("simloop: test `check` failed"),
+        "{f}"
+    );
+    let file = f.trace_path.as_ref().unwrap().file_name().unwrap();
+    assert_eq!(file.to_str().unwrap(), "check-seed_0x0.trace");
+    assert_eq!(
+        f.replay_command.lines().next().unwrap(),
+        "SIMLOOP_SEED=0x0 cargo test --test check"
+    );
+}

@@ -305,6 +305,17 @@ pub(crate) fn write_trace(
     }
 }
 
+/// The running binary's name, without the `-<16 hex digits>` cargo adds to test binaries
+/// (the test name's fallback: see `plan::default_test_name`).
+pub(crate) fn binary_name() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_stem()?.to_str()?.to_owned();
+    Some(match stem.rsplit_once('-') {
+        Some((b, h)) if h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()) => b.to_owned(),
+        _ => stem,
+    })
+}
+
 /// `ENV cargo test <target> -- <test> --exact`, guessing the target from the running
 /// test binary's name.
 pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
@@ -340,7 +351,9 @@ pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
         line.push(' ');
         line.push_str(&t);
     }
-    if !test.is_empty() {
+    // A name that is the binary's own (the fallback of `default_test_name`) is no test
+    // filter.
+    if !test.is_empty() && binary_name().as_deref() != Some(test) {
         line.push_str(&format!(" -- {test} --exact"));
     }
     line
