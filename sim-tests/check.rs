@@ -1667,3 +1667,28 @@ fn without_a_test_thread_name_the_binary_name_is_used() {
         "SIMLOOP_SEED=0x0 cargo test --test check"
     );
 }
+
+/// Issue 13, defect 8: a trace directory that is a regular file was reported as
+/// "File exists". The report now says it is not a directory.
+#[test]
+fn a_trace_dir_that_is_a_file_is_reported_as_not_a_directory() {
+    let file = std::env::temp_dir().join("simloop-sim-tests-check-trace-dir-is-a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let f = builder("trace_dir_file", &file)
+        .seeds(0..1)
+        .shrink(false)
+        .try_check(|| async { Err::<(), _>("fails") })
+        .unwrap_err();
+    assert!(f.trace_path.is_none());
+    assert!(
+        f.message.ends_with(&format!(
+            "(and the trace file could not be written: {} is not a directory \
+             (SIMLOOP_TRACE_DIR or Builder::trace_dir must name a directory, or a path where \
+             one can be created))",
+            file.display()
+        )),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("File exists"), "{}", f.message);
+}

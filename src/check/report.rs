@@ -301,6 +301,15 @@ pub(crate) fn write_trace(
     });
     match r {
         Ok(()) => (Some(file), None),
+        // create_dir_all says "File exists" when the directory is a file.
+        Err(_) if dir.exists() && !dir.is_dir() => (
+            None,
+            Some(format!(
+                "{} is not a directory (SIMLOOP_TRACE_DIR or Builder::trace_dir must name a \
+                 directory, or a path where one can be created)",
+                dir.display()
+            )),
+        ),
         Err(e) => (None, Some(format!("{}: {e}", file.display()))),
     }
 }
