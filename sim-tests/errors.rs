@@ -879,3 +879,32 @@ fn awaiting_another_loops_task_is_named_in_the_deadlock() {
     assert!(blocked[0].awaits_other_loop.is_none());
     other.close_quietly().unwrap();
 }
+
+/// Issue 13, defect 8: a wake from another thread that came after a run had finished was
+/// reported by the next run as if it had happened during it. It is now reported as a wake
+/// that came while the loop was not running.
+#[test]
+fn a_wake_from_another_thread_between_runs_says_when_it_came() {
+    let lp = fifo();
+    let slot: Rc<RefCell<Option<std::task::Waker>>> = Rc::new(RefCell::new(None));
+    let s = slot.clone();
+    lp.create_task_named(
+        "parked",
+        std::future::poll_fn(move |cx| {
+            *s.borrow_mut() = Some(cx.waker().clone());
+            std::task::Poll::<()>::Pending
+        }),
+    );
+    lp.run_until_complete(simloop::yield_now()).unwrap();
+    let w = slot.borrow_mut().take().expect("the task parked its waker");
+    std::thread::spawn(move || w.wake()).join().unwrap();
+    let e = lp.run_until_complete(async {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nondeterminism detected: 1 wake(s) of this loop's tasks came from another OS thread \
+         while the loop was not running (after its previous run had ended; reported as this \
+         run starts)"
+    );
+    assert_eq!(e, LoopError::ForeignWakeBetweenRuns { count: 1 });
+    assert_has_hint(&e);
+}

@@ -113,6 +113,12 @@ pub enum LoopError {
         /// How many such wakes were seen.
         count: u64,
     },
+    /// Tasks of this loop were woken from another OS thread while the loop was not running
+    /// (after its previous run had ended); reported when the loop runs next.
+    ForeignWakeBetweenRuns {
+        /// How many such wakes were seen.
+        count: u64,
+    },
     /// A replay could not follow its trace: the item the trace ran at `step` was not
     /// runnable (or the trace ended while the program went on).
     Divergence {
@@ -162,7 +168,7 @@ impl LoopError {
             LoopError::StepLimit { .. } => "a task may be spinning (yielding in a loop while waiting for a condition that never comes); raise the limit with Builder::max_steps(n) if the program really needs more steps",
             LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
             LoopError::CallbackPanicked { .. } => "fix the callback, or catch the panic inside it",
-            LoopError::ForeignWake { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
+            LoopError::ForeignWake { .. } | LoopError::ForeignWakeBetweenRuns { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
             LoopError::Divergence { .. } => "the program changed since the trace was recorded (or is nondeterministic): re-record it by running the seed again",
             LoopError::Nondeterminism { .. } => "remove what varies between runs: globals that survive across runs, wall-clock time, HashMap iteration order, threads",
             LoopError::Policy { .. } => "check the policy's input (seed, trace or bytes)",
@@ -264,6 +270,14 @@ impl fmt::Display for LoopError {
                     f,
                     "nondeterminism detected: {count} wake(s) of this loop's tasks came from \
                      another OS thread"
+                )?;
+            }
+            LoopError::ForeignWakeBetweenRuns { count } => {
+                write!(
+                    f,
+                    "nondeterminism detected: {count} wake(s) of this loop's tasks came from \
+                     another OS thread while the loop was not running (after its previous run \
+                     had ended; reported as this run starts)"
                 )?;
             }
             LoopError::Divergence {

@@ -150,6 +150,7 @@ impl Inner {
             return Err(LoopError::AnotherLoopRunning);
         }
         self.lifecycle.enter();
+        self.remote.set_running(true);
         Ok(RunGuard {
             inner: self.clone(),
         })
@@ -159,6 +160,7 @@ impl Inner {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         self.inner.lifecycle.leave();
+        self.inner.remote.set_running(false);
         self.inner.main_task.set(None);
         registry::clear_running();
         if let Ok(mut core) = self.inner.core.try_borrow_mut() {

@@ -79,12 +79,17 @@ impl Inner {
 
     /// Step 1: applies the inbox and remote wakes, then purges cancelled items.
     fn drain(&self, core: &mut Core) -> Result<(), LoopError> {
-        if let Some((keys, foreign)) = self.remote.take() {
-            for k in keys {
+        if let Some(w) = self.remote.take() {
+            for k in w.keys {
                 core.apply(Msg::Wake(k));
             }
-            if foreign > 0 {
-                return Err(LoopError::ForeignWake { count: foreign });
+            if w.foreign_between_runs > 0 {
+                return Err(LoopError::ForeignWakeBetweenRuns {
+                    count: w.foreign_between_runs,
+                });
+            }
+            if w.foreign > 0 {
+                return Err(LoopError::ForeignWake { count: w.foreign });
             }
         }
         if !self.inbox.borrow().is_empty() {
