@@ -781,3 +781,30 @@ fn a_huge_seed_range_is_swept_lazily() {
     assert_eq!(f.seed, Some(u64::MAX - 3));
     assert_eq!(f.seeds_passed, 3);
 }
+
+/// Issue 13, defect 8: an empty `SIMLOOP_SEED=` was silently treated as unset. Every
+/// `SIMLOOP_*` variable treats an empty or blank value as unset (as before), and now says
+/// so: `Env::set_but_empty` lists them (and `Env::from_process` prints them once).
+#[test]
+fn empty_variables_are_unset_and_listed() {
+    for var in VARS {
+        for blank in ["", "  ", "\t"] {
+            let value = blank.to_owned();
+            let lookup = move |k: &str| (k == var).then(|| value.clone());
+            assert_eq!(Env::set_but_empty(&lookup), [var], "{var}={blank:?}");
+            assert_eq!(Env::from_lookup(&lookup).unwrap(), Env::default(), "{var}");
+        }
+        assert!(Env::set_but_empty(|k| (k == var).then(|| "1".to_owned())).is_empty());
+    }
+    assert_eq!(
+        Env::set_but_empty(|k| Some(if k == "SIMLOOP_SEEDS" { "0..9" } else { "" }.to_owned())),
+        [
+            "SIMLOOP_SEED",
+            "SIMLOOP_REPLAY",
+            "SIMLOOP_FUZZ_INPUT",
+            "SIMLOOP_SHARD",
+            "SIMLOOP_CHECK_DETERMINISM",
+            "SIMLOOP_TRACE_DIR"
+        ]
+    );
+}
