@@ -7,7 +7,8 @@
 //! - `memory N`: a sweep (`Builder::try_check`) of seeds `0..N` in chunks; prints the RSS
 //!   (`VmRSS` of `/proc/self/status`) after the first chunk and at the end.
 //! - `steplimit DIR`: a sweep of one seed of a body that spins for ever (the step-limit
-//!   failure path); prints the time, the error and the trace file's size.
+//!   failure path); prints the time, the trace file's size, the RSS at the end and at
+//!   its peak (`VmHWM`), and the error.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -111,16 +112,21 @@ fn digests(n: u64) -> String {
     format!("digest={digest:#018x} fired={fired} steps={steps}")
 }
 
-fn rss_kb() -> u64 {
+/// A `/proc/self/status` figure in kB (`VmRSS`: now; `VmHWM`: the peak), 0 if unknown.
+fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn rss_kb() -> u64 {
+    status_kb("VmRSS:")
 }
 
 fn main() {
@@ -178,9 +184,10 @@ fn main() {
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map_or(0, |m| m.len());
             println!(
-                "secs={:.1} trace_file_bytes={size} rss_end_kb={} error={}",
+                "secs={:.1} trace_file_bytes={size} rss_end_kb={} max_rss_kb={} error={}",
                 t.elapsed().as_secs_f64(),
                 rss_kb(),
+                status_kb("VmHWM:"),
                 f.message.split('.').next().unwrap_or("")
             );
         }
