@@ -374,3 +374,120 @@ fn buggify_has_its_own_stream() {
         }
     }
 }
+
+/// Writes `text` to `path`, creating its directory.
+fn write_file(path: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Lays out one checkout under `base`: a dependency `sitedep` at `base/<dep_dir>/sitedep`
+/// (outside the app's workspace, so rustc sees its files by absolute path) and the app at
+/// `base/app`, both depending on this simloop by path. Returns the app's directory.
+fn lay_out_checkout(base: &std::path::Path, dep_dir: &str) -> std::path::PathBuf {
+    let simloop = env!("CARGO_MANIFEST_DIR");
+    let dep = base.join(dep_dir).join("sitedep");
+    write_file(
+        &dep.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"sitedep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nsimloop = {{ path = {simloop:?} }}\n"
+        ),
+    );
+    write_file(
+        &dep.join("src/lib.rs"),
+        "/// Retries `n` times; each attempt may be failed by buggify.\n\
+         pub async fn flaky(n: u32) -> u32 {\n\
+         \x20   let mut failed = 0;\n\
+         \x20   for _ in 0..n {\n\
+         \x20       if simloop::buggify() {\n\
+         \x20           failed += 1;\n\
+         \x20           simloop::sleep(std::time::Duration::from_millis(1)).await;\n\
+         \x20       } else {\n\
+         \x20           simloop::yield_now().await;\n\
+         \x20       }\n\
+         \x20   }\n\
+         \x20   failed\n\
+         }\n",
+    );
+    let app = base.join("app");
+    write_file(
+        &app.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"siteapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nsimloop = {{ path = {simloop:?} }}\n\
+             sitedep = {{ path = {:?} }}\n\n[workspace]\n",
+            dep.display().to_string()
+        ),
+    );
+    write_file(
+        &app.join("src/main.rs"),
+        "fn main() {\n\
+         \x20   let mut digest = 0u64;\n\
+         \x20   let mut fired = 0;\n\
+         \x20   for seed in 0..200u64 {\n\
+         \x20       let lp = simloop::EventLoop::builder().seed(seed).build();\n\
+         \x20       let n = lp.run_until_complete(async {\n\
+         \x20           let a = simloop::create_task(sitedep::flaky(3));\n\
+         \x20           let b = simloop::create_task(sitedep::flaky(2));\n\
+         \x20           let own = u32::from(simloop::buggify());\n\
+         \x20           a.await.unwrap() + b.await.unwrap() + own\n\
+         \x20       }).unwrap();\n\
+         \x20       fired += n;\n\
+         \x20       digest = digest.rotate_left(7) ^ lp.trace().digest();\n\
+         \x20   }\n\
+         \x20   println!(\"digest={digest:#018x} fired={fired}\");\n\
+         }\n",
+    );
+    // The same dependency versions as this repository, so `--offline` resolves.
+    std::fs::copy(
+        std::path::Path::new(simloop).join("Cargo.lock"),
+        app.join("Cargo.lock"),
+    )
+    .unwrap();
+    app
+}
+
+/// Defect 1 of issue 13: buggify's site id hashed the absolute path of a dependency's
+/// source file, so the same seed fired different faults in another checkout. Builds the
+/// same program (an app and a path dependency that calls `buggify()`) from two checkouts
+/// at different absolute paths, each with its own target directory, runs 200 seeds in
+/// each and compares the combined trace digest.
+#[test]
+#[ignore = "builds two copies of a small crate with cargo (a minute or more); run sim-tests/site_identity.sh"]
+fn same_program_from_two_checkouts_gives_the_same_traces() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let base = std::env::temp_dir().join(format!("simloop-site-identity-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let outputs: Vec<String> = [("one", "deps"), ("two/elsewhere", "x/y/z")]
+        .iter()
+        .map(|(checkout, dep_dir)| {
+            let app = lay_out_checkout(&base.join(checkout), dep_dir);
+            let out = std::process::Command::new(&cargo)
+                .args(["run", "--offline", "--quiet"])
+                .current_dir(&app)
+                .env("CARGO_TARGET_DIR", app.join("target"))
+                .env_remove("SIMLOOP_SEED")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "cargo run in {} failed:\n{}",
+                app.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&base);
+    assert!(outputs[0].starts_with("digest=0x"), "{}", outputs[0]);
+    assert!(
+        !outputs[0].contains("fired=0\n"),
+        "no fault fired: {}",
+        outputs[0]
+    );
+    assert_eq!(
+        outputs[0], outputs[1],
+        "the same program gives different traces from two checkouts"
+    );
+}

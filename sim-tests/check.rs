@@ -1598,3 +1598,155 @@ fn a_setting_a_terminal_cannot_apply_is_refused_not_ignored() {
         .try_check_all(body)
         .unwrap();
 }
+
+/// Issue 13, defect 6: a step-limit failure wrote its whole trace (618 MB at the default
+/// limit), rendered in memory first. Above a million events the file is now truncated:
+/// the header, a `# truncated:` line naming the seed, and the readable tail as comments;
+/// it parses, and replaying it is refused with a message pointing at `SIMLOOP_SEED=`.
+#[test]
+fn a_huge_failing_trace_is_written_truncated_and_names_the_seed() {
+    let dir = std::env::temp_dir().join("simloop-sim-tests-check-huge-trace");
+    let _ = std::fs::remove_dir_all(&dir);
+    let spin = || async {
+        let spin = async {
+            loop {
+                simloop::yield_now().await;
+            }
+        };
+        let () = spin.await;
+    };
+    let f = Builder::new()
+        .env(Env::default())
+        .policy(simloop::Random::new(0))
+        .seeds(7..8)
+        .max_steps(600_000)
+        .name("huge_trace")
+        .trace_dir(&dir)
+        .try_check(spin)
+        .unwrap_err();
+    assert!(f.message.contains("step limit"), "{}", f.message);
+    assert!(f.trace.len() > 1_000_000, "{}", f.trace.len());
+    let path = f.trace_path.clone().expect("a trace file");
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 200_000, "the trace file has {size} bytes");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("simloop-trace v1 policy=random seed=7\n# truncated: the run had "));
+    assert!(
+        text.contains("replay the run from its seed: SIMLOOP_SEED=0x7"),
+        "{text:.400}"
+    );
+    assert!(
+        text.ends_with(" 0.000000000 wake 1\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+    let parsed: simloop::Trace = text.parse().unwrap();
+    assert!(parsed.is_truncated());
+    assert_eq!(parsed.len(), 0);
+    // The report's replay line is the seed only (the file cannot be followed).
+    assert!(
+        f.replay_command.starts_with("SIMLOOP_SEED=0x7"),
+        "{}",
+        f.replay_command
+    );
+    assert!(
+        !f.replay_command.contains("SIMLOOP_REPLAY"),
+        "{}",
+        f.replay_command
+    );
+    // Replaying the file is refused, pointing at the seed.
+    let r = Builder::new()
+        .env(Env::default())
+        .name("huge_trace")
+        .trace_dir(&dir)
+        .replay(path.as_path())
+        .try_check(spin)
+        .unwrap_err();
+    assert_eq!(r.kind, FailureKind::BadInput);
+    assert!(r.message.contains("is truncated"), "{}", r.message);
+    assert!(r.message.contains("SIMLOOP_SEED=0x7"), "{}", r.message);
+}
+
+/// Issue 13, defect 8: when a replay takes every recorded decision but records a different
+/// event, the report read "the runnable items were: (the replay recorded …)". It now says
+/// what the trace expected and what the replay recorded, as one sentence.
+#[test]
+fn a_replay_that_records_a_different_event_says_so_plainly() {
+    let text = fifo_trace_of_original()
+        .to_string()
+        .replace("spawn 2 \"x\"", "spawn 2 \"y\"");
+    let f = builder("div_event", &trace_dir("div_event"))
+        .replay(text.as_str())
+        .try_check(|| original(false, false, 1))
+        .unwrap_err();
+    assert!(
+        f.message.starts_with(
+            "replay diverged at step 1: the trace expected event 3 to be \
+             `1 0.000000000 spawn 2 \"y\"`, but the replay recorded \
+             `1 0.000000000 spawn 2 \"x\"` there. The program changed"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("runnable items"), "{}", f.message);
+}
+
+/// Issue 13, defect 8: outside `cargo test`'s named test threads (a program run with
+/// `cargo run`, an unnamed thread) the report said "test `` failed" and the trace file was
+/// named `-seed_0x0.trace`. The binary's name is used instead (and is no test filter in
+/// the replay line).
+#[test]
+fn without_a_test_thread_name_the_binary_name_is_used() {
+    let dir = trace_dir("unnamed_thread");
+    let d = dir.clone();
+    let f = std::thread::spawn(move || {
+        Builder::new()
+            .env(Env::default())
+            .seeds(0..1)
+            .trace_dir(&d)
+            .shrink(false)
+            .try_check(|| async {
+                let fail = async { panic!("boom") };
+                let () = fail.await;
+            })
+            .unwrap_err()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(f.test, "check");
+    assert!(
+        f.to_string().starts_with("simloop: test `check` failed"),
+        "{f}"
+    );
+    let file = f.trace_path.as_ref().unwrap().file_name().unwrap();
+    assert_eq!(file.to_str().unwrap(), "check-seed_0x0.trace");
+    assert_eq!(
+        f.replay_command.lines().next().unwrap(),
+        "SIMLOOP_SEED=0x0 cargo test --test check"
+    );
+}
+
+/// Issue 13, defect 8: a trace directory that is a regular file was reported as
+/// "File exists". The report now says it is not a directory.
+#[test]
+fn a_trace_dir_that_is_a_file_is_reported_as_not_a_directory() {
+    let file = std::env::temp_dir().join("simloop-sim-tests-check-trace-dir-is-a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let f = builder("trace_dir_file", &file)
+        .seeds(0..1)
+        .shrink(false)
+        .try_check(|| async { Err::<(), _>("fails") })
+        .unwrap_err();
+    assert!(f.trace_path.is_none());
+    assert!(
+        f.message.ends_with(&format!(
+            "(and the trace file could not be written: {} is not a directory \
+             (SIMLOOP_TRACE_DIR or Builder::trace_dir must name a directory, or a path where \
+             one can be created))",
+            file.display()
+        )),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("File exists"), "{}", f.message);
+}

@@ -732,3 +732,79 @@ fn fifo_policy_ignores_seeds_but_runs_each() {
     assert_eq!(s.runs, 4);
     assert_eq!(*runs.borrow(), 4);
 }
+
+/// Issue 13, defect 4: a seed range as large as `u64` allows used to be collected into a
+/// `Vec` first (`capacity overflow`, or an allocation failure, or memory growing without
+/// bound under `SIMLOOP_SHARD`). The sweep must start at once and stop at the first
+/// failing seed, in constant memory, with and without a shard.
+#[test]
+fn a_huge_seed_range_is_swept_lazily() {
+    let body = || async {
+        let seed = simloop::get_running_loop().unwrap().seed().unwrap();
+        assert!(seed != 5 && seed != 17, "seed {seed} fails");
+    };
+    let dir = std::env::temp_dir().join("simloop-huge-range");
+    let f = Builder::new()
+        .env(env_of(&[("SIMLOOP_SEEDS", "0..18446744073709551615")]))
+        .trace_dir(&dir)
+        .shrink(false)
+        .try_check(body)
+        .unwrap_err();
+    assert_eq!(f.seed, Some(5));
+    assert_eq!(f.seeds_passed, 5);
+    assert_eq!(f.sweep, Some(0..u64::MAX));
+    // Shard 3 of 7 runs 3, 10, 17, …: seed 17 is its third.
+    let f = Builder::new()
+        .env(env_of(&[
+            ("SIMLOOP_SEEDS", "0..18446744073709551615"),
+            ("SIMLOOP_SHARD", "3/7"),
+        ]))
+        .trace_dir(&dir)
+        .shrink(false)
+        .try_check(body)
+        .unwrap_err();
+    assert_eq!(f.seed, Some(17));
+    assert_eq!(f.seeds_passed, 2);
+    // The top of the range, where `seed + n` would overflow.
+    let f = Builder::new()
+        .env(env_of(&[
+            ("SIMLOOP_SEEDS", "0xfffffffffffffff0..0xffffffffffffffff"),
+            ("SIMLOOP_SHARD", "0/4"),
+        ]))
+        .trace_dir(&dir)
+        .shrink(false)
+        .try_check(|| async {
+            let seed = simloop::get_running_loop().unwrap().seed().unwrap();
+            assert!(seed != u64::MAX - 3, "seed {seed} fails");
+        })
+        .unwrap_err();
+    assert_eq!(f.seed, Some(u64::MAX - 3));
+    assert_eq!(f.seeds_passed, 3);
+}
+
+/// Issue 13, defect 8: an empty `SIMLOOP_SEED=` was silently treated as unset. Every
+/// `SIMLOOP_*` variable treats an empty or blank value as unset (as before), and now says
+/// so: `Env::set_but_empty` lists them (and `Env::from_process` prints them once).
+#[test]
+fn empty_variables_are_unset_and_listed() {
+    for var in VARS {
+        for blank in ["", "  ", "\t"] {
+            let value = blank.to_owned();
+            let lookup = move |k: &str| (k == var).then(|| value.clone());
+            assert_eq!(Env::set_but_empty(&lookup), [var], "{var}={blank:?}");
+            assert_eq!(Env::from_lookup(&lookup).unwrap(), Env::default(), "{var}");
+        }
+        assert!(Env::set_but_empty(|k| (k == var).then(|| "1".to_owned())).is_empty());
+    }
+    assert_eq!(
+        Env::set_but_empty(|k| Some(if k == "SIMLOOP_SEEDS" { "0..9" } else { "" }.to_owned())),
+        [
+            "SIMLOOP_SEED",
+            "SIMLOOP_REPLAY",
+            "SIMLOOP_FUZZ_INPUT",
+            "SIMLOOP_SHARD",
+            "SIMLOOP_CHECK_DETERMINISM",
+            "SIMLOOP_TRACE_DIR"
+        ]
+    );
+}

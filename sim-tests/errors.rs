@@ -839,3 +839,72 @@ fn a_loop_keeps_working_after_a_series_of_errors() {
     assert_eq!(lp.run_until_complete(async {}), Err(LoopError::Closed));
     assert!(!lp.is_running());
 }
+
+/// Issue 13, defect 7: a task awaiting a task of another loop was reported as a plain
+/// deadlock. The report now says the awaited task belongs to another loop and names both
+/// tasks and both loops (by policy and seed, the same in every run).
+#[test]
+fn awaiting_another_loops_task_is_named_in_the_deadlock() {
+    let other = EventLoop::builder().seed(9).build();
+    let theirs = other.create_task_named("theirs", std::future::pending::<()>());
+    let lp = EventLoop::builder().policy(simloop::Fifo).build();
+    let e = lp
+        .run_until_complete(async move {
+            let mine = simloop::create_task_named("mine", theirs);
+            mine.await.unwrap().unwrap();
+        })
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("deadlock:"), "{text}");
+    assert!(
+        text.contains(
+            "mine (id 2) awaiting task theirs (id 1) of another loop (policy=random seed=9), \
+             which this loop (policy=fifo seed=none) can neither run nor be woken by"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("A task can be awaited only from its own loop"),
+        "{text}"
+    );
+    let LoopError::Deadlock { blocked, .. } = &e else {
+        panic!("{e:?}")
+    };
+    let o = blocked[1]
+        .awaits_other_loop
+        .as_ref()
+        .expect("mine awaits theirs");
+    assert_eq!((o.name.as_str(), o.id.as_u32()), ("theirs", 1));
+    assert_eq!(o.its_loop, "policy=random seed=9");
+    assert!(blocked[0].awaits_other_loop.is_none());
+    other.close_quietly().unwrap();
+}
+
+/// Issue 13, defect 8: a wake from another thread that came after a run had finished was
+/// reported by the next run as if it had happened during it. It is now reported as a wake
+/// that came while the loop was not running.
+#[test]
+fn a_wake_from_another_thread_between_runs_says_when_it_came() {
+    let lp = fifo();
+    let slot: Rc<RefCell<Option<std::task::Waker>>> = Rc::new(RefCell::new(None));
+    let s = slot.clone();
+    lp.create_task_named(
+        "parked",
+        std::future::poll_fn(move |cx| {
+            *s.borrow_mut() = Some(cx.waker().clone());
+            std::task::Poll::<()>::Pending
+        }),
+    );
+    lp.run_until_complete(simloop::yield_now()).unwrap();
+    let w = slot.borrow_mut().take().expect("the task parked its waker");
+    std::thread::spawn(move || w.wake()).join().unwrap();
+    let e = lp.run_until_complete(async {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nondeterminism detected: 1 wake(s) of this loop's tasks came from another OS thread \
+         while the loop was not running (after its previous run had ended; reported as this \
+         run starts)"
+    );
+    assert_eq!(e, LoopError::ForeignWakeBetweenRuns { count: 1 });
+    assert_has_hint(&e);
+}

@@ -406,3 +406,23 @@ fn check_all_returns_the_summary_or_panics_with_the_replay_line() {
     );
     assert!(msg.contains("SIMLOOP_REPLAY="), "{msg}");
 }
+
+/// Issue 13, defect 2: a correct test that leaves a task pending failed the search with a
+/// step-limit error, because the shutdown waited for the cancelled leftovers by spinning
+/// on `yield_now` and the search's default order kept running the spinner. Every
+/// schedule must let the cancelled tasks finish.
+#[test]
+fn a_test_that_leaves_tasks_pending_passes_every_schedule() {
+    let summary = builder("leaves_tasks_pending")
+        .max_steps(10_000)
+        .max_preemptions(2)
+        .try_check_all(|| async {
+            // Never finishes: left for the shutdown to cancel.
+            let _forever = simloop::create_task(std::future::pending::<()>());
+            let sleeper = simloop::create_task(simloop::sleep(Duration::from_secs(3600)));
+            simloop::yield_now().await;
+            drop(sleeper);
+        })
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert!(summary.schedules >= 1, "{summary}");
+}

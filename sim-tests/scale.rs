@@ -5,6 +5,7 @@
 //!   (deadline, registration) order, and the clock ends exactly at the latest deadline;
 //! - 1,000 tasks × 1,000 sleeps (another 1,000,000 timers, each waking a task);
 //! - a yield storm of 1,000 tasks × 100 `yield_now` under `Random`, twice with one seed.
+//! - cancelling the end of an await chain of 1,000,000 tasks on a 2 MiB stack (debug: ~6 s).
 //!
 //! Debug-mode run times measured when this file was written are noted on each test.
 
@@ -226,4 +227,61 @@ fn yield_storm_under_random() {
     assert_ne!(order1, fifo_prefix);
     let (order3, _, _) = storm(100);
     assert_ne!(order1, order3, "two seeds gave the same interleaving");
+}
+
+/// Issue 13, defect 3: cancelling the end of an await chain of 1,000,000 tasks (each
+/// awaiting the one before) used to recurse once per task and overflow the stack. Runs on a
+/// thread with the 2 MiB stack `cargo test` gives its test threads; checks that the whole
+/// chain ends cancelled.
+#[test]
+fn cancelling_a_million_task_await_chain_does_not_overflow_the_stack() {
+    const N: usize = 1_000_000;
+    let run = || {
+        let lp = fifo_loop();
+        let (cancelled, polled) = lp
+            .run_until_complete(async {
+                let polled = Rc::new(Cell::new(0usize));
+                // Task 0 waits for ever; task i awaits task i - 1.
+                let first: Task<()> = create_task(std::future::pending());
+                let mut prev = first;
+                for _ in 1..N {
+                    let p = polled.clone();
+                    let t = create_task(async move {
+                        p.set(p.get() + 1);
+                        let _ = prev.await;
+                    });
+                    prev = t;
+                }
+                // Let every task run its first step, so each awaits the one before.
+                sleep(Duration::from_millis(1)).await;
+                let last = prev;
+                assert!(last.cancel());
+                let err = last.await.unwrap_err();
+                (err.is_cancelled(), polled.get())
+            })
+            .unwrap();
+        assert!(cancelled);
+        assert_eq!(polled, N - 1);
+        // Every task of the chain was cancelled: one `poll … cancelled` per task.
+        let n = lp
+            .trace()
+            .events()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    simloop::EventKind::Poll {
+                        outcome: simloop::PollOutcome::Cancelled,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(n, N);
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
 }

@@ -851,3 +851,55 @@ fn a_task_that_wakes_itself_and_completes_leaves_nothing_queued() {
         assert!(!text.contains("poll 1 cancelled"), "{text}");
     }
 }
+
+/// Calls back into its loop when dropped (issue 13, defect 5).
+struct SpawnOnDrop {
+    lp: EventLoop,
+    ran: Rc<Cell<u32>>,
+}
+
+impl Drop for SpawnOnDrop {
+    fn drop(&mut self) {
+        let r = self.ran.clone();
+        let t = self.lp.create_task(async move { r.set(r.get() + 1) });
+        assert!(t.is_cancelled());
+        let r = self.ran.clone();
+        assert!(self.lp.call_soon(move || r.set(r.get() + 1)).cancelled());
+    }
+}
+
+/// Issue 13, defect 5: two destructors that spawn into the loop `close()` is closing used
+/// to panic ("Event loop is closed"), the second while unwinding, which aborts the whole
+/// test binary. Now both calls are refused quietly: nothing panics and nothing runs.
+/// (The report's text is checked by a unit test in src/event_loop/close.rs.)
+#[test]
+fn destructors_spawning_into_a_closing_loop_do_not_abort() {
+    let lp = fifo();
+    let ran = Rc::new(Cell::new(0));
+    let g1 = SpawnOnDrop {
+        lp: lp.clone(),
+        ran: ran.clone(),
+    };
+    let g2 = SpawnOnDrop {
+        lp: lp.clone(),
+        ran: ran.clone(),
+    };
+    lp.create_task(async move {
+        let _guards = (g1, g2);
+        std::future::pending::<()>().await;
+    });
+    lp.run_until_complete(simloop::yield_now()).unwrap();
+    lp.close_quietly().unwrap();
+    assert_eq!(ran.get(), 0);
+    // The refused tasks (3 and 4) are traced as spawned and destroyed, like task 1.
+    let text = lp.trace().to_string();
+    for line in [
+        " destroy 1\n",
+        " spawn 3\n",
+        " destroy 3\n",
+        " spawn 4\n",
+        " destroy 4\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+}

@@ -13,7 +13,10 @@
 //! | `SIMLOOP_TRACE_DIR` | where failing traces are written | a directory (default `simloop/` in the target directory: `CARGO_TARGET_DIR`, else the one holding the test binary, else `target`) |
 //! | `SIMLOOP_VERBOSE` | a passing `check`/`check_all` prints its summary to stderr (how many seeds or schedules ran, and what the environment changed) | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` |
 //!
-//! A bad value is an error naming the variable, the form it expects and what it got.
+//! A bad value is an error naming the variable, the form it expects and what it got. A
+//! variable set to an empty (or blank) value is treated as unset — the same for every
+//! variable — and said so: [`Env::from_process`] prints one notice on stderr naming it
+//! (once per process), and [`Env::set_but_empty`] lists them.
 //! Nothing here ever reads the wall clock: a sweep without a seed range uses `0..1000`.
 //!
 //! ```
@@ -87,6 +90,29 @@ const FUZZ_INPUT_FORM: &str =
     "a path to a fuzz input, and SIMLOOP_REPLAY unset (both replay one run: set one)";
 const BOOL_FORM: &str = "1, true, yes, on, 0, false, no or off";
 
+/// Every variable this module reads.
+const VARS: [&str; 7] = [
+    "SIMLOOP_SEED",
+    "SIMLOOP_SEEDS",
+    "SIMLOOP_REPLAY",
+    "SIMLOOP_FUZZ_INPUT",
+    "SIMLOOP_SHARD",
+    "SIMLOOP_CHECK_DETERMINISM",
+    "SIMLOOP_TRACE_DIR",
+];
+
+/// Says on stderr, once per process, which variables are set but empty (so unset).
+fn notice_empty(lookup: impl Fn(&str) -> Option<String>) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let empty = Env::set_but_empty(lookup);
+    if !empty.is_empty() && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "simloop: {} set but empty: treated as unset",
+            empty.join(", ")
+        );
+    }
+}
+
 fn num(s: &str) -> Option<u64> {
     parse_seed(s).ok()
 }
@@ -114,6 +140,11 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
 
 /// `SIMLOOP_SEED` from the process environment (what `new_event_loop` uses).
 pub(crate) fn seed_from_process() -> Result<Option<u64>, EnvError> {
+    notice_empty(|k| {
+        (k == "SIMLOOP_SEED")
+            .then(|| std::env::var(k).ok())
+            .flatten()
+    });
     Env::from_lookup(|k| {
         (k == "SIMLOOP_SEED")
             .then(|| std::env::var(k).ok())
@@ -144,7 +175,27 @@ impl Env {
     /// # Errors
     /// The first variable with a malformed value.
     pub fn from_process() -> Result<Env, EnvError> {
+        notice_empty(|k| std::env::var(k).ok());
         Env::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The `SIMLOOP_*` variables that are set but empty or blank, which every reader treats
+    /// as unset.
+    ///
+    /// ```
+    /// let empty = simloop::Env::set_but_empty(|k| match k {
+    ///     "SIMLOOP_SEED" => Some("".into()),
+    ///     "SIMLOOP_SHARD" => Some("  ".into()),
+    ///     "SIMLOOP_SEEDS" => Some("0..10".into()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(empty, ["SIMLOOP_SEED", "SIMLOOP_SHARD"]);
+    /// ```
+    pub fn set_but_empty(lookup: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+        VARS.iter()
+            .copied()
+            .filter(|k| lookup(k).is_some_and(|v| v.trim().is_empty()))
+            .collect()
     }
 
     /// Reads the variables through `lookup` (for tests, or to take them from elsewhere).

@@ -7,11 +7,29 @@ use crate::time::Instant;
 
 /// A task that could not make progress when a deadlock was detected.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BlockedTask {
     /// The task's id.
     pub id: TaskId,
     /// The task's name (`Task-N` unless it was named).
     pub name: String,
+    /// Set when the task awaits a task of *another* loop, which this loop can neither run
+    /// nor be woken by.
+    pub awaits_other_loop: Option<OtherLoopTask>,
+}
+
+/// A task of another loop awaited by a [`BlockedTask`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtherLoopTask {
+    /// The awaited task's id (in its own loop).
+    pub id: TaskId,
+    /// The awaited task's name.
+    pub name: String,
+    /// The awaited task's loop, as `policy=<name> seed=<n|none>` (or that it was dropped).
+    pub its_loop: String,
+    /// The loop of the blocked task, described the same way.
+    pub this_loop: String,
 }
 
 /// Why running (or closing) a loop failed.
@@ -95,6 +113,12 @@ pub enum LoopError {
         /// How many such wakes were seen.
         count: u64,
     },
+    /// Tasks of this loop were woken from another OS thread while the loop was not running
+    /// (after its previous run had ended); reported when the loop runs next.
+    ForeignWakeBetweenRuns {
+        /// How many such wakes were seen.
+        count: u64,
+    },
     /// A replay could not follow its trace: the item the trace ran at `step` was not
     /// runnable (or the trace ended while the program went on).
     Divergence {
@@ -102,7 +126,8 @@ pub enum LoopError {
         step: u64,
         /// What the trace ran at that step.
         expected: String,
-        /// What was runnable instead.
+        /// What was runnable instead; or, when the replay followed every decision but
+        /// recorded a different event, `the replay recorded <event> there`.
         runnable: String,
     },
     /// Two runs of the same seed differed: the set of runnable items at `step` was not the
@@ -138,17 +163,22 @@ impl LoopError {
             LoopError::StoppedBeforeComplete => "stop() was called before the future finished; run the loop again to let it finish, or don't call stop()",
             LoopError::MainCancelled { .. } => "the future's task was cancelled by someone holding its handle or awaiting chain",
             LoopError::Deadlock { blocked, .. } if blocked.is_empty() => "run_forever returns only after stop(): call it from a task or callback",
+            LoopError::Deadlock { blocked, .. } if blocked.iter().any(|b| b.awaits_other_loop.is_some()) => "a task can be awaited only from its own loop: create it on this loop, or run its loop to completion first",
             LoopError::Deadlock { .. } => "find what the blocked tasks await: a channel, lock or event that nobody will ever signal",
             LoopError::StepLimit { .. } => "a task may be spinning (yielding in a loop while waiting for a condition that never comes); raise the limit with Builder::max_steps(n) if the program really needs more steps",
             LoopError::TaskPanicked { .. } => "keep the Task handle and await it to handle the panic, or fix the panic",
             LoopError::CallbackPanicked { .. } => "fix the callback, or catch the panic inside it",
-            LoopError::ForeignWake { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
+            LoopError::ForeignWake { .. } | LoopError::ForeignWakeBetweenRuns { .. } => "wake simloop tasks only from the loop's own thread (no real threads, timers or I/O inside a simulation)",
             LoopError::Divergence { .. } => "the program changed since the trace was recorded (or is nondeterministic): re-record it by running the seed again",
             LoopError::Nondeterminism { .. } => "remove what varies between runs; the common causes: `select!`'s random branch order (futures::select!, tokio::select!), globals that survive across runs, HashMap iteration order, wall-clock time, threads",
             LoopError::Policy { .. } => "check the policy's input (seed, trace or bytes)",
         }
     }
 }
+
+/// How [`LoopError::Divergence::runnable`] starts when the replay took every decision the
+/// trace recorded but recorded a different event (not a different runnable set).
+pub(crate) const REPLAY_RECORDED: &str = "the replay recorded ";
 
 /// Writes `hint` as a sentence of its own (capitalised).
 fn sentence(f: &mut fmt::Formatter<'_>, hint: &str) -> fmt::Result {
@@ -202,6 +232,14 @@ impl fmt::Display for LoopError {
                 for (i, b) in blocked.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{} (id {})", b.name, b.id)?;
+                    if let Some(o) = &b.awaits_other_loop {
+                        write!(
+                            f,
+                            " awaiting task {} (id {}) of another loop ({}), which this loop \
+                             ({}) can neither run nor be woken by",
+                            o.name, o.id, o.its_loop, o.this_loop
+                        )?;
+                    }
                 }
                 f.write_str(". ")?;
                 return sentence(f, self.hint());
@@ -234,11 +272,27 @@ impl fmt::Display for LoopError {
                      another OS thread"
                 )?;
             }
+            LoopError::ForeignWakeBetweenRuns { count } => {
+                write!(
+                    f,
+                    "nondeterminism detected: {count} wake(s) of this loop's tasks came from \
+                     another OS thread while the loop was not running (after its previous run \
+                     had ended; reported as this run starts)"
+                )?;
+            }
             LoopError::Divergence {
                 step,
                 expected,
                 runnable,
             } => {
+                if runnable.starts_with(REPLAY_RECORDED) {
+                    write!(
+                        f,
+                        "replay diverged at step {step}: the trace expected {expected}, but \
+                         {runnable}. "
+                    )?;
+                    return sentence(f, self.hint());
+                }
                 write!(
                     f,
                     "replay diverged at step {step}: the trace expected {expected}, but the \

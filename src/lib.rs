@@ -187,7 +187,7 @@ pub use combinators::{
     ReturnWhen, Shielded, TaskGroup, TaskGroupFuture, Wait,
 };
 pub use env::{parse_seed, shard_seeds, Env, EnvError};
-pub use error::{BlockedTask, LoopError};
+pub use error::{BlockedTask, LoopError, OtherLoopTask};
 pub use event_loop::registry::current_task;
 pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{

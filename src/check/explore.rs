@@ -47,7 +47,7 @@
 use super::body::Body;
 use super::builder::Builder;
 use super::plan::Plan;
-use super::report::{cargo_test_line, Failure, FailureKind, Ran};
+use super::report::{cargo_test_line, trace_file_is_complete, Failure, FailureKind, Ran};
 use super::search::{ExploreSummary, Found};
 
 impl Builder {
@@ -116,6 +116,9 @@ impl Builder {
                 let mut f = Failure::new(&test, source, kind, message, Ran::Run(Box::new(outcome)));
                 f.write_trace_file(&dir, "explore");
                 f.replay_command = match &f.trace_path {
+                    _ if !trace_file_is_complete(&f.trace) => "(the schedule's trace is too \
+                        long to keep in full: re-run the search, which is deterministic)"
+                        .to_owned(),
                     Some(p) => cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test),
                     None => "(the trace file could not be written)".to_owned(),
                 };

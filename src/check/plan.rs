@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::builder::Builder;
-use super::report::{Failure, FailureKind, Ran};
+use super::report::{binary_name, Failure, FailureKind, Ran};
 use crate::env::Env;
 
 /// Where failing traces go, under the target directory, unless the builder or
@@ -99,15 +99,14 @@ impl Failure {
     }
 }
 
-/// The test's name: the test thread's name (`cargo test` names it after the test), else
-/// the running program's name.
+/// The test's name: the test thread's name (`cargo test` names it after the test); on the
+/// main thread or an unnamed one (a program run with `cargo run`, an example), the
+/// binary's name without cargo's hash suffix, which replay lines never use as a test
+/// filter.
 pub(crate) fn default_test_name() -> String {
     match std::thread::current().name() {
         Some(n) if n != "main" => n.to_owned(),
-        _ => std::env::current_exe()
-            .ok()
-            .and_then(|e| Some(e.file_stem()?.to_str()?.to_owned()))
-            .unwrap_or_default(),
+        _ => binary_name().unwrap_or_default(),
     }
 }
 

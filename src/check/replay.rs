@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::body::Body;
 use super::builder::Builder;
 use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Ran, Summary};
-use crate::error::LoopError;
+use crate::error::{LoopError, REPLAY_RECORDED};
 use crate::policy::Replay;
 use crate::trace::Trace;
 
@@ -19,6 +19,14 @@ impl Builder {
         path: Option<PathBuf>,
         body: &B,
     ) -> Result<Summary, Box<Failure>> {
+        if recorded.is_truncated() {
+            let message = truncated_replay(&recorded, path.as_deref(), test);
+            return Err(Box::new(Failure::bad_input(
+                test,
+                recorded.policy(),
+                message,
+            )));
+        }
         let source = match &path {
             Some(p) => format!("replay of {}", p.display()),
             None => "replay of a recorded trace".to_owned(),
@@ -31,16 +39,25 @@ impl Builder {
             Err((FailureKind::Loop(LoopError::Divergence { .. }), _))
         ) {
             if let Some((line, want, got)) = recorded.first_difference(&outcome.trace) {
+                // The step of the first differing event (on whichever side has it).
+                let step = recorded
+                    .events()
+                    .nth(line)
+                    .or_else(|| outcome.trace.events().nth(line))
+                    .map_or(outcome.steps, |e| e.step);
                 let e = LoopError::Divergence {
-                    step: outcome.steps,
+                    step,
                     expected: format!(
                         "event {} to be {}",
                         line + 1,
-                        want.as_deref().unwrap_or("the end of the trace")
+                        want.map_or_else(
+                            || "the end of the trace".to_owned(),
+                            |w| format!("`{w}`")
+                        )
                     ),
                     runnable: format!(
-                        "(the replay recorded {})",
-                        got.as_deref().unwrap_or("the end of the run")
+                        "{REPLAY_RECORDED}{} there",
+                        got.map_or_else(|| "the end of the run".to_owned(), |g| format!("`{g}`"))
                     ),
                 };
                 let msg = match &outcome.result {
@@ -77,4 +94,26 @@ impl Builder {
             }
         }
     }
+}
+
+/// Why a truncated trace (see [`Trace::is_truncated`]) cannot be replayed, and what to run
+/// instead.
+fn truncated_replay(recorded: &Trace, path: Option<&Path>, test: &str) -> String {
+    let what = path.map_or_else(
+        || "the trace".to_owned(),
+        |p| format!("the trace file {}", p.display()),
+    );
+    let instead = match recorded.seed() {
+        Some(s) => format!(
+            "replay its seed instead: {}",
+            cargo_test_line(&format!("SIMLOOP_SEED={s:#x}"), test)
+        ),
+        None => "re-run what found it (the search or the fuzz input) instead: it is \
+                 deterministic"
+            .to_owned(),
+    };
+    format!(
+        "{what} is truncated (the run was too long to record in full), so it cannot be \
+         replayed step by step; {instead}"
+    )
 }

@@ -370,18 +370,68 @@ pub(crate) fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// A failure's trace file holds at most this many events; a longer trace is written in
+/// its truncated form (see [`Trace::is_truncated`]).
+pub(crate) const MAX_TRACE_FILE_EVENTS: usize = 1_000_000;
+
+/// The events a truncated trace file keeps, from the end of the run.
+const TRUNCATED_TAIL: usize = 1000;
+
+/// `true` if `trace` is written to its file in full (so the file replays it).
+pub(crate) fn trace_file_is_complete(trace: &Trace) -> bool {
+    trace.len() <= MAX_TRACE_FILE_EVENTS
+}
+
+/// Writes `trace` to `dir/<test>-<source>.trace`, streamed (never rendered whole in
+/// memory); above [`MAX_TRACE_FILE_EVENTS`] events, its truncated form, which names the
+/// seed to replay instead.
 pub(crate) fn write_trace(
     dir: &Path,
     test: &str,
     source: &str,
     trace: &Trace,
 ) -> (Option<PathBuf>, Option<String>) {
+    use std::io::Write as _;
     let file = dir.join(format!("{}-{}.trace", sanitize(test), sanitize(source)));
-    let r = fs::create_dir_all(dir).and_then(|()| fs::write(&file, trace.to_string()));
+    let r = fs::create_dir_all(dir).and_then(|()| {
+        if trace_file_is_complete(trace) {
+            let mut w = std::io::BufWriter::new(fs::File::create(&file)?);
+            write!(w, "{trace}")?;
+            w.flush()
+        } else {
+            let replay = match trace.seed() {
+                Some(s) => format!("replay the run from its seed: SIMLOOP_SEED={s:#x}"),
+                None => "re-run what found it (the search or the fuzz input): it is \
+                         deterministic"
+                    .to_owned(),
+            };
+            fs::write(&file, trace.render_truncated(TRUNCATED_TAIL, &replay))
+        }
+    });
     match r {
         Ok(()) => (Some(file), None),
+        // create_dir_all says "File exists" when the directory is a file.
+        Err(_) if dir.exists() && !dir.is_dir() => (
+            None,
+            Some(format!(
+                "{} is not a directory (SIMLOOP_TRACE_DIR or Builder::trace_dir must name a \
+                 directory, or a path where one can be created)",
+                dir.display()
+            )),
+        ),
         Err(e) => (None, Some(format!("{}: {e}", file.display()))),
     }
+}
+
+/// The running binary's name, without the `-<16 hex digits>` cargo adds to test binaries
+/// (the test name's fallback: see `plan::default_test_name`).
+pub(crate) fn binary_name() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let stem = exe.file_stem()?.to_str()?.to_owned();
+    Some(match stem.rsplit_once('-') {
+        Some((b, h)) if h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()) => b.to_owned(),
+        _ => stem,
+    })
 }
 
 /// `ENV cargo test <target> -- <test> --exact`, guessing the target from the running
@@ -419,7 +469,9 @@ pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
         line.push(' ');
         line.push_str(&t);
     }
-    if !test.is_empty() {
+    // A name that is the binary's own (the fallback of `default_test_name`) is no test
+    // filter.
+    if !test.is_empty() && binary_name().as_deref() != Some(test) {
         line.push_str(&format!(" -- {test} --exact"));
     }
     line

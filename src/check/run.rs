@@ -50,7 +50,7 @@ impl Builder {
         };
         let out = Outcome {
             result,
-            trace: lp.trace(),
+            trace: lp.take_trace(),
             steps: lp.steps(),
             time: lp.time(),
             log: buf.take_string(),

@@ -10,11 +10,13 @@ use super::body::Body;
 use super::builder::{Builder, Seeds};
 use super::fuzz_input::{single_run, Origin};
 use super::plan::Plan;
-use super::report::{cargo_test_line, Failure, FailureKind, Outcome, Ran, Summary};
+use super::report::{
+    cargo_test_line, trace_file_is_complete, Failure, FailureKind, Outcome, Ran, Summary,
+};
 use super::source::TraceSource;
 use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
-use crate::policy::wrappers::{CountDecisions, Observed, Watch};
+use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
 
 /// The seeds a sweep runs when neither the builder nor `SIMLOOP_SEEDS` names a range.
@@ -54,39 +56,43 @@ impl Builder {
             return self.single_run(&test, &dir, single, body);
         }
 
-        // Sweep mode.
-        let (seeds, sweep): (Vec<u64>, Option<Range<u64>>) = match (env.seed, &self.seeds) {
-            (Some(s), _) => (vec![s], None),
-            (None, Seeds::One(s)) if env.seeds.is_none() => (vec![*s], None),
+        // Sweep mode. The seeds are produced one at a time (any range `u64` can hold runs
+        // in constant memory, starting at once).
+        type SeedIter = Box<dyn Iterator<Item = u64>>;
+        let (seeds, sweep): (SeedIter, Option<Range<u64>>) = match (env.seed, &self.seeds) {
+            (Some(s), _) => (Box::new(std::iter::once(s)), None),
+            (None, Seeds::One(s)) if env.seeds.is_none() => (Box::new(std::iter::once(*s)), None),
             (None, code) => {
                 let range = env.seeds.clone().unwrap_or(match code {
                     Seeds::Range(r) => r.clone(),
                     _ => DEFAULT_SEEDS,
                 });
-                let seeds = match env.shard {
-                    Some((i, n)) => shard_seeds(range.clone(), i, n).collect(),
-                    None => range.clone().collect(),
+                let seeds: SeedIter = match env.shard {
+                    Some((i, n)) => Box::new(shard_seeds(range.clone(), i, n)),
+                    None => Box::new(range.clone()),
                 };
                 (seeds, Some(range))
             }
         };
         let determinism = env.check_determinism.or(self.check_determinism);
-        let what = match (&sweep, env.shard) {
-            (Some(r), Some((i, n))) => format!(
-                "{} seed{} (shard {i}/{n} of {}..{})",
-                seeds.len(),
-                if seeds.len() == 1 { "" } else { "s" },
+        let count = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
+        let what = match (
+            &sweep,
+            env.shard,
+            env.seed.or(match self.seeds {
+                Seeds::One(s) => Some(s),
+                _ => None,
+            }),
+        ) {
+            (Some(r), Some((i, n)), _) => format!(
+                "{} (shard {i}/{n} of {}..{})",
+                count(shard_len(r, i, n)),
                 r.start,
                 r.end
             ),
-            (Some(r), None) => format!(
-                "{} seed{} ({}..{})",
-                seeds.len(),
-                if seeds.len() == 1 { "" } else { "s" },
-                r.start,
-                r.end
-            ),
-            (None, _) => format!("seed {:#x}", seeds[0]),
+            (Some(r), None, _) => format!("{} ({}..{})", count(r.end - r.start), r.start, r.end),
+            (None, _, Some(s)) => format!("seed {s:#x}"),
+            (None, _, None) => "one seed".to_owned(),
         };
         let under = match policy_name.as_str() {
             "portfolio" => "the portfolio".to_owned(),
@@ -95,12 +101,12 @@ impl Builder {
         let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
         summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
-        for (index, &seed) in seeds.iter().enumerate() {
+        for (index, seed) in (0u64..).zip(seeds) {
             let policy = self.sweep_policy(&learned, seed);
             let twice = determinism.unwrap_or(index % 64 == 0);
             let outcome = if twice {
                 summary.determinism_checked += 1;
-                let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+                let log = Rc::new(std::cell::RefCell::new(CandidateLog::default()));
                 let first = self.run_one(
                     Box::new(Observed::new(policy, Watch::Record(log.clone()))),
                     body,
@@ -142,7 +148,11 @@ impl Builder {
                          so a replay of its trace stops where two runs differ; the seed line \
                          runs the seed twice again)",
                     );
-                } else if let Some(p) = &f.trace_path {
+                } else if let Some(p) = f
+                    .trace_path
+                    .as_ref()
+                    .filter(|_| trace_file_is_complete(&f.trace))
+                {
                     f.replay_command.push_str(&format!(
                         "\n              or follow the trace file: {}",
                         cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
@@ -150,7 +160,7 @@ impl Builder {
                 }
                 f.seed = Some(seed);
                 f.notes.splice(0..0, summary.notes.iter().cloned());
-                f.seeds_passed = index as u64;
+                f.seeds_passed = index;
                 f.sweep = sweep;
                 return Err(Box::new(f));
             }
@@ -260,7 +270,12 @@ fn difference(first: &Outcome, second: &Outcome) -> Option<LoopError> {
     if let Err((FailureKind::Loop(e @ LoopError::Nondeterminism { .. }), _)) = &second.result {
         return Some(e.clone());
     }
-    if let Some((line, a, b)) = first.trace.first_difference(&second.trace) {
+    // Equal records (the usual case) need no line-by-line rendering.
+    let same = first.trace == second.trace;
+    if let Some((line, a, b)) = (!same)
+        .then(|| first.trace.first_difference(&second.trace))
+        .flatten()
+    {
         return Some(LoopError::Nondeterminism {
             step: second.steps.min(first.steps),
             first: format!(
@@ -280,4 +295,33 @@ fn difference(first: &Outcome, second: &Outcome) -> Option<LoopError> {
         first: format!("{:?}", first.result),
         second: format!("{:?}", second.result),
     })
+}
+
+/// How many seeds of `range` are ≡ `i` (mod `n`), without enumerating them.
+fn shard_len(range: &Range<u64>, i: u64, n: u64) -> u64 {
+    let n = n.max(1);
+    let offset = (i % n + n - range.start % n) % n;
+    match range.start.checked_add(offset) {
+        Some(first) if first < range.end => (range.end - 1 - first) / n + 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::shard_seeds;
+
+    #[test]
+    fn shard_len_counts_what_shard_seeds_yields() {
+        for (a, b) in [(0u64, 10u64), (3, 17), (5, 6), (7, 7), (0, 1)] {
+            for n in 1..6 {
+                for i in 0..n {
+                    let want = shard_seeds(a..b, i, n).count() as u64;
+                    assert_eq!(shard_len(&(a..b), i, n), want, "{a}..{b} {i}/{n}");
+                }
+            }
+        }
+        assert_eq!(shard_len(&(0..u64::MAX), 3, 7), (u64::MAX - 1 - 3) / 7 + 1);
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::task::Poll;
 
 use super::EventLoop;
 use crate::error::LoopError;
@@ -18,10 +19,16 @@ impl EventLoop {
     /// trace (`destroy`) and reported on stderr, as asyncio reports "Task was destroyed
     /// but it is pending!". Idempotent; irreversible.
     ///
+    /// Destructors run by `close()` may call back into the loop: `create_task` is refused
+    /// (the future is dropped without running, the task is born cancelled and traced as
+    /// spawned and destroyed), `call_soon`/`call_later`/`call_at` are refused (the callback
+    /// is dropped without running, the handle is cancelled), and none of them panics. The
+    /// refused calls are listed on stderr, with where they were made.
+    ///
     /// # Errors
     /// [`LoopError::CloseRunning`] if called while the loop runs (nothing is changed).
     pub fn close(&self) -> Result<(), LoopError> {
-        self.close_impl(false)
+        self.close_impl(false).map(drop)
     }
 
     /// [`close`](EventLoop::close) without the stderr report of pending tasks, for tools
@@ -38,13 +45,15 @@ impl EventLoop {
     /// # Errors
     /// [`LoopError::CloseRunning`] if called while the loop runs.
     pub fn close_quietly(&self) -> Result<(), LoopError> {
-        self.close_impl(true)
+        self.close_impl(true).map(drop)
     }
 
-    fn close_impl(&self, quiet: bool) -> Result<(), LoopError> {
+    /// Closes; returns the report of calls refused while closing (printed unless `quiet`).
+    /// The loop is Closing (see `lifecycle.rs`) while it drops what it held.
+    fn close_impl(&self, quiet: bool) -> Result<Option<String>, LoopError> {
         let inner = &self.inner;
         if !inner.lifecycle.close()? {
-            return Ok(());
+            return Ok(None);
         }
         let (pending, handles, timers, msgs) = {
             let mut core = inner.core();
@@ -90,6 +99,20 @@ impl EventLoop {
             drop(timers);
             drop(msgs);
         }));
+        inner.lifecycle.closed();
+        let refused = std::mem::take(&mut *inner.refused.borrow_mut());
+        let report = (!refused.is_empty()).then(|| {
+            format!(
+                "simloop: close() refused {} call{} made while it dropped the loop's pending \
+                 tasks, callbacks and timers (from their destructors), as the loop is closed: {}",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" },
+                refused.join("; ")
+            )
+        });
+        if let (Some(r), false) = (&report, quiet) {
+            eprintln!("{r}");
+        }
         if !names.is_empty() && !quiet {
             eprintln!(
                 "simloop: Task was destroyed but it is pending! close() dropped {} pending task{}: {}",
@@ -103,11 +126,16 @@ impl EventLoop {
                 eprintln!("simloop: unreported failure at close(): {e}");
             }
         }
-        Ok(())
+        Ok(report)
     }
 
     /// Cancels every pending task in id order and runs the loop until they have all
     /// finished (the shutdown half of `asyncio.run`).
+    ///
+    /// The shutdown task waits for the cancelled tasks' completion (it is woken when a task
+    /// completes, by the step loop's `complete`) rather than spinning on `yield_now`, so
+    /// whatever order a policy picks (the bounded search keeps running a task while it
+    /// can), the cancelled tasks run.
     pub(crate) fn cancel_leftovers(&self) -> Result<(), LoopError> {
         if self.is_closed() {
             return Ok(());
@@ -119,28 +147,113 @@ impl EventLoop {
         for o in &objs {
             o.header().cancel();
         }
-        self.run_until_complete(async move {
-            while objs.iter().any(|o| !o.header().status.is_done()) {
-                YieldOnce(false).await;
+        let inner = Rc::downgrade(&self.inner);
+        self.run_until_complete(std::future::poll_fn(move |cx| {
+            if objs.iter().all(|o| o.header().status.is_done()) {
+                return Poll::Ready(());
             }
-        })
+            if let Some(inner) = inner.upgrade() {
+                inner.shutdown.set(Some(cx.waker().clone()));
+            }
+            Poll::Pending
+        }))
     }
 }
 
-/// Yields to the loop exactly once (as `yield_now` does).
-struct YieldOnce(bool);
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::time::Duration;
 
-impl std::future::Future for YieldOnce {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
+    use crate::event_loop::EventLoop;
+
+    /// Calls back into its loop when dropped: spawns a task and queues a callback and a
+    /// timer, each of which records in `ran` if it ever runs.
+    struct Guard {
+        lp: EventLoop,
+        ran: Rc<Cell<u32>>,
+        refused: Rc<RefCell<Vec<bool>>>,
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let r = self.ran.clone();
+            let t = self.lp.create_task_named("from-drop", async move {
+                r.set(r.get() + 1);
+            });
+            let r = self.ran.clone();
+            let h = self.lp.call_soon(move || r.set(r.get() + 1));
+            let r = self.ran.clone();
+            let th = self
+                .lp
+                .call_later(Duration::from_secs(1), move || r.set(r.get() + 1));
+            self.refused.borrow_mut().extend([
+                t.is_cancelled() && t.is_done(),
+                h.cancelled(),
+                th.cancelled(),
+            ]);
         }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
+    }
+
+    /// Issue 13, defect 5: spawning from a destructor that `close()` runs panicked with
+    /// "Event loop is closed", and two such destructors in one future aborted the process
+    /// (a panic while unwinding). Now the calls are refused without a panic, nothing they
+    /// asked for runs, and close's report says what was refused and where.
+    #[test]
+    fn destructors_calling_into_a_closing_loop_are_refused_and_reported() {
+        let lp = EventLoop::new();
+        let ran = Rc::new(Cell::new(0));
+        let refused = Rc::new(RefCell::new(Vec::new()));
+        let guard = || Guard {
+            lp: lp.clone(),
+            ran: ran.clone(),
+            refused: refused.clone(),
+        };
+        let (g1, g2) = (guard(), guard());
+        lp.create_task(async move {
+            let _g = (g1, g2);
+            std::future::pending::<()>().await;
+        });
+        let (g3, ran3) = (guard(), ran.clone());
+        lp.call_later(Duration::from_secs(5), move || {
+            drop(g3);
+            ran3.set(100);
+        });
+        lp.run_until_complete(crate::yield_now()).unwrap();
+        let report = lp.close_impl(true).unwrap().expect("a report");
+        assert_eq!(ran.get(), 0);
+        assert_eq!(*refused.borrow(), [true; 9]);
+        assert!(
+            report.starts_with("simloop: close() refused 9 calls made while it dropped"),
+            "{report}"
+        );
+        assert_eq!(
+            report
+                .matches("create_task of from-drop: its future was dropped without running")
+                .count(),
+            3,
+            "{report}"
+        );
+        assert_eq!(
+            report
+                .matches("call_soon: the callback was dropped without running (called at src/event_loop/close.rs:")
+                .count(),
+            3,
+            "{report}"
+        );
+        assert_eq!(report.matches("call_later/call_at").count(), 3, "{report}");
+        // The refused tasks have ids and are traced as spawned and destroyed.
+        let text = lp.trace().to_string();
+        for id in [3, 4, 5] {
+            assert!(
+                text.contains(&format!("spawn {id} \"from-drop\"\n")),
+                "{text}"
+            );
+            assert!(text.contains(&format!("destroy {id}\n")), "{text}");
+        }
+        assert!(lp.is_closed());
+        // A second close has nothing to report.
+        assert_eq!(lp.close_impl(true).unwrap(), None);
     }
 }

@@ -15,8 +15,9 @@ use super::ready::ReadySet;
 use super::slab::TaskSlab;
 use super::table::HandleTable;
 use super::timers::TimerQueue;
-use crate::error::BlockedTask;
+use crate::error::{BlockedTask, OtherLoopTask};
 use crate::policy::{Candidate, CandidateKind, Policy};
+use crate::task::header::Header;
 use crate::task::id::TaskId;
 use crate::task::link::Msg;
 use crate::trace::{self, Trace};
@@ -173,13 +174,49 @@ impl Core {
         }
     }
 
-    /// The live tasks, for a deadlock report.
+    /// The live tasks, for a deadlock report, each with the task of another loop it
+    /// awaits, if any.
     pub(crate) fn blocked(&self) -> Vec<BlockedTask> {
         self.tasks
-            .ids_and_names()
-            .into_iter()
-            .map(|(id, name)| BlockedTask { id, name })
+            .live_by_id()
+            .iter()
+            .map(|o| {
+                let h = o.header();
+                BlockedTask {
+                    id: h.id,
+                    name: h.name(),
+                    awaits_other_loop: self.other_loop_task(h),
+                }
+            })
             .collect()
+    }
+
+    /// `policy=<name> seed=<n|none>`: how a deadlock report names a loop (the same in
+    /// every run, unlike the loop's process-wide id).
+    pub(crate) fn describe(&self) -> String {
+        match self.trace.seed() {
+            Some(s) => format!("policy={} seed={s}", self.trace.policy()),
+            None => format!("policy={} seed=none", self.trace.policy()),
+        }
+    }
+
+    /// The task of another loop that `h` (a task of this loop) was last seen awaiting.
+    fn other_loop_task(&self, h: &Header) -> Option<OtherLoopTask> {
+        let awaited = h.awaiting.borrow().clone()?;
+        let a = awaited.header();
+        if a.link.ptr_eq(&h.link) {
+            return None;
+        }
+        let its_loop = match a.link.upgrade() {
+            Some(other) => other.describe(),
+            None => "dropped".to_owned(),
+        };
+        Some(OtherLoopTask {
+            id: a.id,
+            name: a.name(),
+            its_loop,
+            this_loop: self.describe(),
+        })
     }
 
     /// The next value of the run's own data stream, seeded from the loop's seed (0 without

@@ -56,6 +56,16 @@ impl HandleCell {
         }
     }
 
+    /// A handle born cancelled: a call refused by a closing loop (nothing will run).
+    pub(crate) fn refused(when: Option<Instant>) -> HandleCell {
+        HandleCell {
+            seq: Cell::new(0),
+            when: Cell::new(when),
+            state: Cell::new(HandleState::Cancelled),
+            action: RefCell::new(None),
+        }
+    }
+
     /// Makes a recycled cell new again.
     #[inline]
     pub(crate) fn reset(&self, seq: u32, when: Option<Instant>, action: Action) {

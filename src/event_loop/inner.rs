@@ -51,6 +51,12 @@ pub(crate) struct Inner {
     pub(crate) max_steps: u64,
     pub(crate) seed: Option<u64>,
     pub(crate) every_step: bool,
+    /// The shutdown of `cancel_leftovers`, waiting for the cancelled tasks: woken when a
+    /// task completes.
+    pub(crate) shutdown: Cell<Option<std::task::Waker>>,
+    /// Calls refused while the loop was closing, for `close()`'s report: what was called,
+    /// and where (see `refuse.rs`).
+    pub(crate) refused: RefCell<Vec<String>>,
 }
 
 impl LoopLink for Inner {
@@ -67,10 +73,17 @@ impl LoopLink for Inner {
     }
 
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>) {
-        if let Some(cur) = self.current_obj() {
+        if let Some(cur) = self.awaiting_task() {
             if !Rc::ptr_eq(&cur, &awaited) {
                 *cur.header().awaiting.borrow_mut() = Some(awaited);
             }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.core.try_borrow() {
+            Ok(core) => core.describe(),
+            Err(_) => "running".to_owned(),
         }
     }
 }

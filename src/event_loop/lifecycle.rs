@@ -12,8 +12,14 @@
 //!   loop is already running". `stop()` (or `run_until_complete`'s completion hop) moves
 //!   it to Stopping. Leaving the run, however it ends, returns to Idle.
 //! - **Stopping**: running, and the run ends at the end of the current iteration.
+//! - **Closing**: `close()` is dropping every queued callback, timer and pending task.
+//!   The loop already counts as closed (it cannot run or be closed again), but a
+//!   destructor run by those drops that calls back into the loop has its call refused
+//!   (nothing runs; `close()` reports it) instead of panicking inside `Drop`. Left for
+//!   Closed when the drops are done.
 //! - **Closed**: `close()` dropped every queued callback, timer and pending task. Running
-//!   or scheduling anything afterwards fails with "Event loop is closed". Final.
+//!   or scheduling anything afterwards fails with "Event loop is closed" (refused instead
+//!   while a panic unwinds, where a second panic would abort the process). Final.
 
 use std::cell::Cell;
 
@@ -26,6 +32,7 @@ pub(crate) enum LoopState {
     StopRequested,
     Running,
     Stopping,
+    Closing,
     Closed,
 }
 
@@ -43,9 +50,25 @@ impl Lifecycle {
         matches!(self.0.get(), LoopState::Running | LoopState::Stopping)
     }
 
+    /// Closing or Closed.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.0.get() == LoopState::Closed
+        matches!(self.0.get(), LoopState::Closing | LoopState::Closed)
+    }
+
+    /// `true` if a call that would fail with "Event loop is closed" must be refused
+    /// quietly instead: while closing (a destructor that `close()` runs calls back into
+    /// the loop), or when closed while a panic unwinds (a second panic would abort).
+    pub(crate) fn refuses_calls(&self) -> bool {
+        match self.0.get() {
+            LoopState::Closing => true,
+            LoopState::Closed => std::thread::panicking(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.0.get() == LoopState::Closing
     }
 
     /// A stop was requested: the run (or the next run) ends at the end of an iteration.
@@ -67,7 +90,7 @@ impl Lifecycle {
     /// Checks that a run may start (closed, already running).
     pub(crate) fn check_can_run(&self) -> Result<(), LoopError> {
         match self.0.get() {
-            LoopState::Closed => Err(LoopError::Closed),
+            LoopState::Closing | LoopState::Closed => Err(LoopError::Closed),
             LoopState::Running | LoopState::Stopping => Err(LoopError::AlreadyRunning),
             _ => Ok(()),
         }
@@ -89,15 +112,23 @@ impl Lifecycle {
         }
     }
 
-    /// → Closed; `Ok(false)` if it already was, an error if it is running.
+    /// → Closing; `Ok(false)` if it already was closing or closed, an error if it is
+    /// running. [`closed`](Self::closed) ends the closing.
     pub(crate) fn close(&self) -> Result<bool, LoopError> {
         match self.0.get() {
             LoopState::Running | LoopState::Stopping => Err(LoopError::CloseRunning),
-            LoopState::Closed => Ok(false),
+            LoopState::Closing | LoopState::Closed => Ok(false),
             _ => {
-                self.0.set(LoopState::Closed);
+                self.0.set(LoopState::Closing);
                 Ok(true)
             }
+        }
+    }
+
+    /// Closing → Closed.
+    pub(crate) fn closed(&self) {
+        if self.is_closing() {
+            self.0.set(LoopState::Closed);
         }
     }
 }
@@ -125,7 +156,13 @@ mod tests {
         assert_eq!(l.check_can_run(), Err(LoopError::AlreadyRunning));
         assert_eq!(l.close(), Err(LoopError::CloseRunning));
         l.leave();
+        assert!(!l.refuses_calls());
         assert_eq!(l.close(), Ok(true));
+        assert!(l.is_closed() && l.is_closing() && l.refuses_calls());
+        assert_eq!(l.close(), Ok(false));
+        assert_eq!(l.check_can_run(), Err(LoopError::Closed));
+        l.closed();
+        assert!(l.is_closed() && !l.is_closing() && !l.refuses_calls());
         assert_eq!(l.close(), Ok(false));
         assert_eq!(l.check_can_run(), Err(LoopError::Closed));
         l.request_stop();

@@ -33,6 +33,7 @@ pub(crate) mod handle;
 pub(crate) mod inner;
 pub(crate) mod lifecycle;
 pub(crate) mod ready;
+pub(crate) mod refuse;
 pub(crate) mod registry;
 pub(crate) mod remote;
 pub(crate) mod slab;
@@ -129,6 +130,8 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         max_steps,
         seed,
         every_step,
+        shutdown: Cell::new(None),
+        refused: RefCell::new(Vec::new()),
     });
     registry::register(id, &inner);
     EventLoop { inner }
@@ -147,6 +150,7 @@ impl Inner {
             return Err(LoopError::AnotherLoopRunning);
         }
         self.lifecycle.enter();
+        self.remote.set_running(true);
         Ok(RunGuard {
             inner: self.clone(),
         })
@@ -156,6 +160,7 @@ impl Inner {
 impl Drop for RunGuard {
     fn drop(&mut self) {
         self.inner.lifecycle.leave();
+        self.inner.remote.set_running(false);
         self.inner.main_task.set(None);
         registry::clear_running();
         if let Ok(mut core) = self.inner.core.try_borrow_mut() {
@@ -275,12 +280,17 @@ impl EventLoop {
     /// ready queue. Tasks need not be `Send`.
     ///
     /// # Panics
-    /// "Event loop is closed" if the loop was closed.
+    /// "Event loop is closed" if the loop was closed. Called from a destructor that
+    /// `close()` runs (or while a panic unwinds), it does not panic: the call is refused
+    /// (nothing runs, the task or handle is cancelled) and `close()` reports it.
     #[track_caller]
     pub fn create_task<F>(&self, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
     {
+        if self.inner.lifecycle.refuses_calls() {
+            return self.inner.refused_task(None, fut);
+        }
         self.inner.check_open();
         self.inner.spawn(None, fut)
     }
@@ -299,8 +309,11 @@ impl EventLoop {
     where
         F: Future + 'static,
     {
-        self.inner.check_open();
         let name: String = name.into();
+        if self.inner.lifecycle.refuses_calls() {
+            return self.inner.refused_task(Some(Rc::from(name)), fut);
+        }
+        self.inner.check_open();
         self.inner.spawn(Some(Rc::from(name)), fut)
     }
 
@@ -320,11 +333,21 @@ impl EventLoop {
     /// ```
     ///
     /// # Panics
-    /// "Event loop is closed" if the loop was closed.
+    /// "Event loop is closed" if the loop was closed. Called from a destructor that
+    /// `close()` runs (or while a panic unwinds), it does not panic: the call is refused
+    /// (nothing runs, the task or handle is cancelled) and `close()` reports it.
     #[track_caller]
     pub fn call_soon(&self, f: impl FnOnce() + 'static) -> Handle {
-        self.inner.check_open();
-        let cell = self.inner.new_handle(None, Action::Call(Box::new(f)));
+        let cell = if self
+            .inner
+            .refuses(|| "call_soon: the callback was dropped without running".to_owned())
+        {
+            drop(f);
+            self.inner.refused_handle(None)
+        } else {
+            self.inner.check_open();
+            self.inner.new_handle(None, Action::Call(Box::new(f)))
+        };
         Handle {
             cell,
             notes: Rc::downgrade(&self.inner.notes),
@@ -335,7 +358,9 @@ impl EventLoop {
     /// with equal deadlines run in registration order under FIFO.
     ///
     /// # Panics
-    /// "Event loop is closed" if the loop was closed.
+    /// "Event loop is closed" if the loop was closed. Called from a destructor that
+    /// `close()` runs (or while a panic unwinds), it does not panic: the call is refused
+    /// (nothing runs, the task or handle is cancelled) and `close()` reports it.
     #[track_caller]
     pub fn call_later(&self, delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
         let when = self.time() + delay;
@@ -360,10 +385,19 @@ impl EventLoop {
     /// ```
     ///
     /// # Panics
-    /// "Event loop is closed" if the loop was closed.
+    /// "Event loop is closed" if the loop was closed. Called from a destructor that
+    /// `close()` runs (or while a panic unwinds), it does not panic: the call is refused
+    /// (nothing runs, the task or handle is cancelled) and `close()` reports it.
     #[track_caller]
     pub fn call_at(&self, when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
-        let cell = self.inner.add_timer(when, Action::Call(Box::new(f)));
+        let cell = if self.inner.refuses(|| {
+            "call_later/call_at: the timer's callback was dropped without running".to_owned()
+        }) {
+            drop(f);
+            self.inner.refused_handle(Some(when))
+        } else {
+            self.inner.add_timer(when, Action::Call(Box::new(f)))
+        };
         TimerHandle {
             handle: Handle {
                 cell,
@@ -405,5 +439,13 @@ impl EventLoop {
     /// A copy of the trace recorded so far.
     pub fn trace(&self) -> Trace {
         self.inner.core().trace.clone()
+    }
+
+    /// Moves the trace out, leaving an empty one: for a run whose loop is closed next, so
+    /// a long trace is not held twice.
+    pub(crate) fn take_trace(&self) -> Trace {
+        let mut core = self.inner.core();
+        let fresh = Trace::new(core.trace.policy(), core.trace.seed());
+        std::mem::replace(&mut core.trace, fresh)
     }
 }

@@ -8,6 +8,7 @@ use std::rc::{Rc, Weak};
 use super::inner::Inner;
 use super::EventLoop;
 use crate::error::LoopError;
+use crate::task::header::TaskObj;
 use crate::task::id::TaskInfo;
 
 thread_local! {
@@ -118,4 +119,15 @@ pub fn current_task() -> Option<TaskInfo> {
         id: h.id,
         name: h.name(),
     })
+}
+
+impl Inner {
+    /// The task that is awaiting, when a task of this loop is awaited: the task this loop
+    /// is polling, or, when this loop is not the one polling (a task of another loop
+    /// awaits it), the task the thread's running loop is polling. A deadlock report
+    /// follows that edge to name a task awaited from another loop.
+    pub(crate) fn awaiting_task(&self) -> Option<Rc<dyn TaskObj>> {
+        self.current_obj()
+            .or_else(|| running().and_then(|r| r.current_obj()))
+    }
 }

@@ -3,12 +3,11 @@
 //! A key packs a slot index (low 32 bits) and the slot's generation (high 32 bits). A
 //! slot's generation goes up when its task ends, so a stale key (a waker that outlived
 //! its task) finds nothing instead of a newer task in the same slot. Freed slots are
-//! reused last-freed first; keys never reach traces (tasks are named by [`TaskId`]).
+//! reused last-freed first; keys never reach traces (tasks are named by [`TaskId`](crate::task::id::TaskId)).
 
 use std::rc::Rc;
 
 use crate::task::header::TaskObj;
-use crate::task::id::TaskId;
 
 /// A live task as the loop tracks it.
 pub(crate) struct LiveTask {
@@ -129,14 +128,6 @@ impl TaskSlab {
         v
     }
 
-    /// Ids and names of every live task, in id order.
-    pub(crate) fn ids_and_names(&self) -> Vec<(TaskId, String)> {
-        self.live_by_id()
-            .iter()
-            .map(|o| (o.header().id, o.header().name()))
-            .collect()
-    }
-
     /// Takes every live task out, in id order (close).
     pub(crate) fn drain_by_id(&mut self) -> Vec<LiveTask> {
         let mut v: Vec<LiveTask> = self
@@ -167,6 +158,9 @@ mod tests {
         fn post(&self, _: Msg) {}
         fn fail(&self, _: LoopError) {}
         fn link_awaiting(&self, _: Rc<dyn TaskObj>) {}
+        fn describe(&self) -> String {
+            "none".to_owned()
+        }
     }
 
     struct NoWake;
@@ -189,7 +183,7 @@ mod tests {
     fn task(id: u32, key: u64) -> Rc<dyn TaskObj> {
         let link: Weak<dyn LoopLink> = Weak::<NoLoop>::new();
         Rc::new(Dummy(Header {
-            id: TaskId::from_raw(id),
+            id: crate::task::id::TaskId::from_raw(id),
             key,
             name: None,
             status: Status::new(),
@@ -236,9 +230,9 @@ mod tests {
         slab.remove(0);
         add(&mut slab, 4); // takes slot 0
         let ids: Vec<u32> = slab
-            .ids_and_names()
+            .live_by_id()
             .iter()
-            .map(|(id, _)| id.as_u32())
+            .map(|o| o.header().id.as_u32())
             .collect();
         assert_eq!(ids, [2, 3, 4]);
         let drained: Vec<u32> = slab

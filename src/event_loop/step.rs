@@ -80,12 +80,17 @@ impl Inner {
     /// Step 1: applies the inbox and remote wakes, then purges cancelled items.
     #[inline(always)]
     fn drain(&self, core: &mut Core) -> Result<(), LoopError> {
-        if let Some((keys, foreign)) = self.remote.take() {
-            for k in keys {
+        if let Some(w) = self.remote.take() {
+            for k in w.keys {
                 core.apply(Msg::Wake(k));
             }
-            if foreign > 0 {
-                return Err(LoopError::ForeignWake { count: foreign });
+            if w.foreign_between_runs > 0 {
+                return Err(LoopError::ForeignWakeBetweenRuns {
+                    count: w.foreign_between_runs,
+                });
+            }
+            if w.foreign > 0 {
+                return Err(LoopError::ForeignWake { count: w.foreign });
             }
         }
         if !self.inbox.borrow().is_empty() {
@@ -282,6 +287,9 @@ impl Inner {
         }
         let w = h.join_waker.borrow_mut().take();
         if let Some(w) = w {
+            w.wake();
+        }
+        if let Some(w) = self.shutdown.take() {
             w.wake();
         }
     }

@@ -23,6 +23,9 @@ pub(crate) trait LoopLink {
     /// The task this loop is polling right now awaits `awaited` (asyncio's
     /// `_fut_waiter` edge, which cancellation follows down the chain).
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>);
+    /// `policy=<name> seed=<n|none>`: how a report names this loop (the same in every run,
+    /// unlike the loop's process-wide id); `running` if it is busy right now.
+    fn describe(&self) -> String;
 }
 
 /// Something told when a task completes (TaskGroup bookkeeping).
@@ -130,6 +133,37 @@ pub(crate) struct TaskCell<F: Future> {
     pub(crate) header: Header,
     pub(crate) fut: RefCell<Option<Pin<Box<F>>>>,
     pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
+}
+
+/// The waker of a task that never runs (see [`TaskCell::refused`]).
+struct NoWake;
+
+impl std::task::Wake for NoWake {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl<F: Future> TaskCell<F> {
+    /// A task born cancelled, whose future never existed: a spawn refused by a closing
+    /// loop. `key` names no slab slot; the waker does nothing.
+    pub(crate) fn refused(id: TaskId, name: Option<Rc<str>>, link: Weak<dyn LoopLink>) -> Self {
+        let status = Status::new();
+        status.finish(TaskState::Cancelled);
+        TaskCell {
+            header: Header {
+                id,
+                key: u64::MAX,
+                name,
+                status,
+                join_waker: RefCell::new(None),
+                awaiting: RefCell::new(None),
+                hook: RefCell::new(None),
+                link,
+                waker: Waker::from(std::sync::Arc::new(NoWake)),
+            },
+            fut: RefCell::new(None),
+            output: RefCell::new(Some(Err(TaskError::Cancelled))),
+        }
+    }
 }
 
 impl<F: Future + 'static> TaskObj for TaskCell<F> {

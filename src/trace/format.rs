@@ -34,6 +34,36 @@ impl Trace {
         out
     }
 
+    /// `true` if this trace was read from a *truncated* trace file: one written for a run
+    /// too long to record in full (a failure report writes those above a million events).
+    /// Such a file has the header, a `# truncated: …` line (the only comment the parser
+    /// gives a meaning to) and the run's last events as `#` comments; it parses to a trace
+    /// without events, which cannot be replayed.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated.is_some()
+    }
+
+    /// The truncated form of this trace (see [`Trace::is_truncated`]): the header, a
+    /// `# truncated:` line saying what was left out and how to replay the run (`replay`),
+    /// and the last `keep` events as comments.
+    pub(crate) fn render_truncated(&self, keep: usize, replay: &str) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = self.write_header(&mut out);
+        let kept = keep.min(self.events);
+        let _ = writeln!(
+            out,
+            "# truncated: the run had {} events ({} steps), too many for this file: it \
+             keeps the last {kept}, as comments, and cannot be replayed step by step; {replay}",
+            self.events, self.steps
+        );
+        for event in self.events().skip(self.events - kept) {
+            out.push_str("# ");
+            let _ = self.write_event(&mut out, &event);
+        }
+        out
+    }
+
     pub(crate) fn line(&self, event: &Event) -> String {
         let mut out = String::new();
         let _ = self.write_event(&mut out, event);
@@ -204,6 +234,9 @@ impl Trace {
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_header(f)?;
+        if let Some(note) = &self.truncated {
+            writeln!(f, "# truncated:{note}")?;
+        }
         for event in self.events() {
             self.write_event(f, &event)?;
         }
@@ -230,9 +263,14 @@ impl FromStr for Trace {
         let mut trace: Option<Trace> = None;
         let mut spawned = BTreeSet::new();
         let mut lines = 0;
+        let mut truncated = None;
         for (i, raw) in s.split('\n').enumerate() {
             lines = i + 1;
             let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if let Some(note) = line.strip_prefix("# truncated:") {
+                truncated.get_or_insert_with(|| note.to_owned());
+                continue;
+            }
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -246,11 +284,13 @@ impl FromStr for Trace {
                 found,
             })?;
         }
-        trace.ok_or_else(|| ParseError {
+        let mut trace = trace.ok_or_else(|| ParseError {
             line: lines,
             expected: HEADER_EXPECTED.to_owned(),
             found: "<end of input>".to_owned(),
-        })
+        })?;
+        trace.truncated = truncated;
+        Ok(trace)
     }
 }
 

@@ -156,7 +156,8 @@ pub enum EventKind {
     },
     /// A [`buggify`](crate::buggify) call returned.
     Buggify {
-        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits).
+        /// The call site's hash (FNV-1a of `file:line:column`, folded to 32 bits; an
+        /// absolute `file` is first cut down to its part inside its package).
         site: u32,
         /// What it returned.
         fired: bool,
@@ -247,6 +248,9 @@ pub struct Trace {
     steps: u64,
     /// Current virtual time.
     now: Instant,
+    /// Set when this trace was read from a truncated trace file (see
+    /// [`Trace::is_truncated`]): the text of its `# truncated:` line.
+    truncated: Option<String>,
 }
 
 impl Trace {
@@ -262,6 +266,7 @@ impl Trace {
             events: 0,
             steps: 0,
             now: Instant::ZERO,
+            truncated: None,
         }
     }
 
