@@ -7,11 +7,17 @@ use crate::time::Instant;
 
 /// A task that could not make progress when a deadlock was detected.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BlockedTask {
     /// The task's id.
     pub id: TaskId,
     /// The task's name (`Task-N` unless it was named).
     pub name: String,
+    /// Where the task was created, as `file:line` of the `create_task` (or
+    /// `run_until_complete`, `gather`, task group …) call, the file as the compiler gave
+    /// it (relative to the workspace for your own code). `None` when unknown, e.g. for the
+    /// task running a [`check`](crate::check) body.
+    pub created: Option<String>,
 }
 
 /// Why running (or closing) a loop failed.
@@ -201,7 +207,11 @@ impl fmt::Display for LoopError {
                 )?;
                 for (i, b) in blocked.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
-                    write!(f, "{sep}{} (id {})", b.name, b.id)?;
+                    write!(f, "{sep}{} (id {}", b.name, b.id)?;
+                    if let Some(at) = &b.created {
+                        write!(f, ", created at {at}")?;
+                    }
+                    f.write_str(")")?;
                 }
                 f.write_str(". ")?;
                 return sentence(f, self.hint());

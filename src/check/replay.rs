@@ -36,11 +36,17 @@ impl Builder {
                     expected: format!(
                         "event {} to be {}",
                         line + 1,
-                        want.as_deref().unwrap_or("the end of the trace")
+                        want.as_deref().map_or_else(
+                            || "the end of the trace".to_owned(),
+                            |l| outcome.trace.line_with_origin(l)
+                        )
                     ),
                     runnable: format!(
                         "(the replay recorded {})",
-                        got.as_deref().unwrap_or("the end of the run")
+                        got.as_deref().map_or_else(
+                            || "the end of the run".to_owned(),
+                            |l| outcome.trace.line_with_origin(l)
+                        )
                     ),
                 };
                 let msg = match &outcome.result {

@@ -178,7 +178,11 @@ impl Core {
         self.tasks
             .ids_and_names()
             .into_iter()
-            .map(|(id, name)| BlockedTask { id, name })
+            .map(|(id, name)| BlockedTask {
+                id,
+                name,
+                created: self.trace.task_location(id.as_u32()),
+            })
             .collect()
     }
 

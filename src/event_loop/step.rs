@@ -31,6 +31,14 @@ use crate::task::state::TaskState;
 use crate::time::instant::Instant;
 use crate::trace::{self, PollOutcome};
 
+/// A policy's divergence error with the runnable items (still in the ready set) named by
+/// where they came from.
+#[cold]
+#[inline(never)]
+fn name_items(e: LoopError, core: &Core) -> LoopError {
+    crate::policy::with_origins(e, core.ready.candidates(), &core.trace)
+}
+
 /// Why [`Inner::run_steps`] returned.
 pub(crate) enum Exit {
     Stopped,
@@ -143,9 +151,11 @@ impl Inner {
                 now: self.now(),
                 candidates: core.ready.candidates(),
             };
-            match core.policy.choose(&d)? {
-                i if i < n => i,
-                i => {
+            let chosen = core.policy.choose(&d);
+            match chosen {
+                Err(e) => return Err(name_items(e, core)),
+                Ok(i) if i < n => i,
+                Ok(i) => {
                     return Err(LoopError::Policy {
                         policy: core.policy.name(),
                         message: format!("chose index {i} among {n} candidates"),
@@ -207,9 +217,10 @@ impl Inner {
             if h.awaiting.borrow().is_some() {
                 drop(h.awaiting.borrow_mut().take());
             }
-            self.current.set(Some(index));
+            self.current
+                .set(u64::from(id.as_u32()) << 32 | index as u64);
             let r = catch_unwind(AssertUnwindSafe(|| obj.poll_step()));
-            self.current.set(None);
+            self.current.set(0);
             match r {
                 // The trace's poll record already says "pending".
                 Ok(Poll::Pending) => {
