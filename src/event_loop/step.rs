@@ -80,7 +80,9 @@ impl Inner {
             budget -= 1;
             match self.decide(&mut core) {
                 Ok(item) => self.run_item(core, item),
-                Err(e) => return Exit::Failed(e),
+                // The policy failed before taking an item: the candidates are still in
+                // the ready set, to name in a divergence error.
+                Err(e) => return Exit::Failed(name_items(e, &core)),
             }
         }
     }
@@ -151,11 +153,9 @@ impl Inner {
                 now: self.now(),
                 candidates: core.ready.candidates(),
             };
-            let chosen = core.policy.choose(&d);
-            match chosen {
-                Err(e) => return Err(name_items(e, core)),
-                Ok(i) if i < n => i,
-                Ok(i) => {
+            match core.policy.choose(&d)? {
+                i if i < n => i,
+                i => {
                     return Err(LoopError::Policy {
                         policy: core.policy.name(),
                         message: format!("chose index {i} among {n} candidates"),
