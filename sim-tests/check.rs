@@ -338,10 +338,20 @@ fn deadlock_is_a_loop_failure() {
         "{}",
         f.message
     );
+    // The body's task has no creation site; the others name the call that made them.
     assert!(
-        f.message.contains("Task-1 (id 1), waiter (id 2)"),
+        f.message
+            .contains("Task-1 (id 1), waiter (id 2, created at sim-tests/check.rs:"),
         "{}",
         f.message
+    );
+    assert_eq!(blocked[0].created, None);
+    assert!(
+        blocked[1]
+            .created
+            .as_deref()
+            .is_some_and(|c| c.starts_with("sim-tests/check.rs:")),
+        "{blocked:?}"
     );
 }
 
@@ -705,6 +715,9 @@ fn replay_of_a_passing_trace_passes() {
 // ---------------------------------------------------------------------------------------
 // divergence
 
+/// The line of `original`'s `create_task_named("x", …)`, as divergence errors name it.
+const X_LINE: u32 = line!() + 7;
+
 /// The recorded program: the main task spawns "x", which yields once; main awaits it.
 async fn original(extra_yield: bool, extra_task: bool, x_yields: usize) {
     if extra_yield {
@@ -783,14 +796,15 @@ fn faithful_replay_of_the_original_passes() {
 fn divergence_extra_yield_in_main() {
     let (f, step, expected, runnable) = divergence_of("div_yield", || original(true, false, 1));
     // Step 2 of the trace polls "x", but main has not spawned it yet: it yielded first.
+    // Task 2 does not exist yet in this run, so it is named by number only.
     assert_eq!(step, 2);
     assert_eq!(expected, "poll of task 2");
-    assert_eq!(runnable, "poll of task 1");
+    assert_eq!(runnable, "poll of task 1 (the test body)");
     assert_eq!(
         f.message,
         "replay diverged at step 2: the trace expected poll of task 2, but the runnable items \
-         were: poll of task 1. The program changed since the trace was recorded (or is \
-         nondeterministic): re-record it by running the seed again."
+         were: poll of task 1 (the test body). The program changed since the trace was \
+         recorded (or is nondeterministic): re-record it by running the seed again."
     );
     assert_eq!(f.source, "replay of a recorded trace");
     assert_eq!(f.policy, "fifo");
@@ -802,8 +816,11 @@ fn divergence_extra_yield_in_task() {
         divergence_of("div_task_yield", || original(false, false, 2));
     // Step 4 of the trace polls main (woken by "x" finishing); "x" yields once more.
     assert_eq!(step, 4);
-    assert_eq!(expected, "poll of task 1");
-    assert_eq!(runnable, "poll of task 2");
+    assert_eq!(expected, "poll of task 1 (the test body)");
+    assert_eq!(
+        runnable,
+        format!("poll of task 2 \"x\" (created at sim-tests/check.rs:{X_LINE})")
+    );
 }
 
 #[test]
@@ -811,8 +828,11 @@ fn divergence_fewer_steps() {
     let (_, step, expected, runnable) = divergence_of("div_fewer", || original(false, false, 0));
     // "x" finishes on its first poll: at step 3 the trace polls it again.
     assert_eq!(step, 3);
-    assert_eq!(expected, "poll of task 2");
-    assert_eq!(runnable, "poll of task 1");
+    assert_eq!(
+        expected,
+        format!("poll of task 2 \"x\" (created at sim-tests/check.rs:{X_LINE})")
+    );
+    assert_eq!(runnable, "poll of task 1 (the test body)");
 }
 
 #[test]
@@ -822,13 +842,18 @@ fn divergence_extra_task() {
     // "extra" (task 3) is spawned at step 1 and main awaits it before "x": when "x"
     // finishes at step 3 main is not woken, so at step 4 only "extra" can run.
     assert_eq!(step, 4);
-    assert_eq!(expected, "poll of task 1");
-    assert_eq!(runnable, "poll of task 3");
+    assert_eq!(expected, "poll of task 1 (the test body)");
+    let extra_line = X_LINE + 6;
+    assert_eq!(
+        runnable,
+        format!("poll of task 3 \"extra\" (created at sim-tests/check.rs:{extra_line})")
+    );
     assert!(
-        f.message.starts_with(
-            "replay diverged at step 4: the trace expected poll of task 1, but the runnable \
-             items were: poll of task 3."
-        ),
+        f.message.starts_with(&format!(
+            "replay diverged at step 4: the trace expected poll of task 1 (the test body), but \
+             the runnable items were: poll of task 3 \"extra\" (created at \
+             sim-tests/check.rs:{extra_line})."
+        )),
         "{}",
         f.message
     );
@@ -852,7 +877,7 @@ fn divergence_when_the_program_outruns_the_trace() {
         FailureKind::Loop(LoopError::Divergence {
             step: 4,
             expected: "the run to end (the trace has 3 steps)".into(),
-            runnable: "poll of task 1".into(),
+            runnable: "poll of task 1 (the test body)".into(),
         }),
         "{}",
         f.message
@@ -1211,9 +1236,28 @@ fn wake_from_another_thread_is_reported() {
 // ---------------------------------------------------------------------------------------
 // the report
 
-/// The report's text with this machine's trace directory replaced by `[TRACE_DIR]`.
+/// The report's text with this machine's trace directory replaced by `[TRACE_DIR]` and
+/// line numbers in this file by `[LINE]` (so editing the file does not change snapshots).
 fn normalised(f: &Failure, dir: &Path) -> String {
-    f.to_string().replace(dir.to_str().unwrap(), "[TRACE_DIR]")
+    let text = f.to_string().replace(dir.to_str().unwrap(), "[TRACE_DIR]");
+    without_line_numbers(&text, "sim-tests/check.rs:")
+}
+
+/// `text` with the digits after each `prefix` replaced by `[LINE]`.
+fn without_line_numbers(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(prefix) {
+        out.push_str(&rest[..i + prefix.len()]);
+        rest = &rest[i + prefix.len()..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("[LINE]");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A small deterministic failure: fails on every seed, logs from two tasks.
@@ -1679,12 +1723,26 @@ fn a_replay_that_records_a_different_event_says_so_plainly() {
         .replay(text.as_str())
         .try_check(|| original(false, false, 1))
         .unwrap_err();
+    // One sentence: what the trace expected and what the replay recorded (each line with
+    // where that task was created, issue 10 item 6).
+    let created = "(created at sim-tests/check.rs:";
     assert!(
         f.message.starts_with(
             "replay diverged at step 1: the trace expected event 3 to be \
-             `1 0.000000000 spawn 2 \"y\"`, but the replay recorded \
-             `1 0.000000000 spawn 2 \"x\"` there. The program changed"
+             `1 0.000000000 spawn 2 \"y\" "
         ),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message
+            .contains("`, but the replay recorded `1 0.000000000 spawn 2 \"x\" "),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.message.matches(created).count(), 2, "{}", f.message);
+    assert!(
+        f.message.contains(")` there. The program changed"),
         "{}",
         f.message
     );

@@ -388,6 +388,7 @@ fn deadlock_names_every_blocked_task() {
     let (tx, rx) = oneshot::channel::<u32>();
     let got = Rc::new(Cell::new(None));
     let g = got.clone();
+    let here = line!(); // the main task is created 2 lines below, "waiter" 3 lines below
     let e = lp
         .run_until_complete(async move {
             let waiter = simloop::create_task_named("waiter", async move {
@@ -419,10 +420,17 @@ fn deadlock_names_every_blocked_task() {
         text,
         format!(
             "deadlock: nothing is runnable and no timer is pending at step 2 (virtual time \
-             0.000000000s), so the loop would wait for ever; 2 blocked tasks: Task-1 (id 1), \
-             waiter (id 2). Find what the blocked tasks await: a channel, lock or event that \
-             nobody will ever signal."
+             0.000000000s), so the loop would wait for ever; 2 blocked tasks: Task-1 (id 1, \
+             created at sim-tests/errors.rs:{}), waiter (id 2, created at \
+             sim-tests/errors.rs:{}). Find what the blocked tasks await: a channel, lock or \
+             event that nobody will ever signal.",
+            here + 2,
+            here + 3
         )
+    );
+    assert_eq!(
+        blocked[1].created,
+        Some(format!("sim-tests/errors.rs:{}", here + 3))
     );
     assert_has_hint(&e);
     assert_usable(&lp);
@@ -458,7 +466,10 @@ fn deadlock_after_time_has_passed_reports_step_and_time() {
         ),
         "{text}"
     );
-    assert!(text.contains("1 blocked task: Task-1 (id 1)."), "{text}");
+    assert!(
+        text.contains("1 blocked task: Task-1 (id 1, created at sim-tests/errors.rs:"),
+        "{text}"
+    );
     assert_usable(&lp);
 }
 
@@ -858,9 +869,9 @@ fn awaiting_another_loops_task_is_named_in_the_deadlock() {
     assert!(text.starts_with("deadlock:"), "{text}");
     assert!(
         text.contains(
-            "mine (id 2) awaiting task theirs (id 1) of another loop (policy=random seed=9), \
+            ") awaiting task theirs (id 1) of another loop (policy=random seed=9), \
              which this loop (policy=fifo seed=none) can neither run nor be woken by"
-        ),
+        ) && text.contains("mine (id 2, created at sim-tests/errors.rs:"),
         "{text}"
     );
     assert!(

@@ -13,6 +13,11 @@ pub struct BlockedTask {
     pub id: TaskId,
     /// The task's name (`Task-N` unless it was named).
     pub name: String,
+    /// Where the task was created, as `file:line` of the `create_task` (or
+    /// `run_until_complete`, `gather`, task group …) call, the file as the compiler gave
+    /// it (relative to the workspace for your own code). `None` when unknown, e.g. for the
+    /// task running a [`check`](crate::check) body.
+    pub created: Option<String>,
     /// Set when the task awaits a task of *another* loop, which this loop can neither run
     /// nor be woken by.
     pub awaits_other_loop: Option<OtherLoopTask>,
@@ -231,7 +236,11 @@ impl fmt::Display for LoopError {
                 )?;
                 for (i, b) in blocked.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
-                    write!(f, "{sep}{} (id {})", b.name, b.id)?;
+                    write!(f, "{sep}{} (id {}", b.name, b.id)?;
+                    if let Some(at) = &b.created {
+                        write!(f, ", created at {at}")?;
+                    }
+                    f.write_str(")")?;
                     if let Some(o) = &b.awaits_other_loop {
                         write!(
                             f,

@@ -50,14 +50,17 @@ impl Builder {
                     expected: format!(
                         "event {} to be {}",
                         line + 1,
-                        want.map_or_else(
+                        want.as_deref().map_or_else(
                             || "the end of the trace".to_owned(),
-                            |w| format!("`{w}`")
+                            |l| format!("`{}`", outcome.trace.line_with_origin(l))
                         )
                     ),
                     runnable: format!(
                         "{REPLAY_RECORDED}{} there",
-                        got.map_or_else(|| "the end of the run".to_owned(), |g| format!("`{g}`"))
+                        got.as_deref().map_or_else(
+                            || "the end of the run".to_owned(),
+                            |l| format!("`{}`", outcome.trace.line_with_origin(l))
+                        )
                     ),
                 };
                 let msg = match &outcome.result {

@@ -10,6 +10,7 @@ use crate::event_loop::new_loop;
 use crate::log::{with_buffer, Buffer};
 use crate::policy::Policy;
 use crate::task::error::panic_text;
+use crate::trace::origin::Origin;
 use crate::trace::Trace;
 
 impl Builder {
@@ -25,7 +26,9 @@ impl Builder {
         let lp = new_loop(policy, None, self.max_steps);
         let buf = Buffer::default();
         let go = || {
-            let r = catch_unwind(AssertUnwindSafe(|| lp.run_until_complete(body.call())));
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                lp.run_main(body.call(), Origin::body())
+            }));
             if matches!(r, Ok(Ok(_))) {
                 // Cancel what is left, as asyncio.run does; a failure here is a failure.
                 match lp.cancel_leftovers() {

@@ -32,7 +32,6 @@ use super::shrunk::Shrunk;
 use crate::error::LoopError;
 use crate::policy::guided::{faults, preemptions, Guided, Pick, StepRecord};
 use crate::policy::CandidateKind;
-use crate::task::id::TaskId;
 use crate::trace::{EventKind, PollOutcome, Trace};
 
 /// Failing runs longer than this many steps are not shrunk (each re-run would be long).
@@ -250,7 +249,8 @@ impl Builder {
             }
         }
 
-        let story = story(&best.record, &best.outcome.trace, &target.1);
+        let named_story = story(&best.record, &best.outcome.trace, &target.1, true);
+        let story = story(&best.record, &best.outcome.trace, &target.1, false);
         let found = cause::find(&target.0, &target.1, &best.outcome);
         let ending = format!(
             "step {}: the run fails the same way ({}; the message is above)",
@@ -267,6 +267,7 @@ impl Builder {
             tasks_before,
             tasks_after: best.metric.3,
             story,
+            named_story,
             ending,
             trace: best.outcome.trace,
             path: None,
@@ -356,19 +357,31 @@ fn decisions_of(trace: &Trace, faults: bool) -> Vec<Pick> {
         .collect()
 }
 
-fn name_of(trace: &Trace, p: Pick) -> String {
+/// An item of the story: by number (`task 3 "client-2"`, `timer 4`), or `named` with where
+/// it came from (noted by the run that made `trace`): `task 3 "client-2" (created at
+/// src/limiter.rs:30)`, `timer 4 (sleep 20ms in `client-2` at src/limiter.rs:42)`.
+fn name_of(trace: &Trace, p: Pick, named: bool) -> String {
     match p {
         Pick::Item {
             kind: CandidateKind::Task,
             id,
-        } => match trace.task_name(TaskId::from_raw(id)) {
-            Some(n) => format!("task {id} \"{n}\""),
-            None => format!("task {id}"),
-        },
+        } if named => trace.task_with_origin(id),
+        Pick::Item {
+            kind: CandidateKind::Task,
+            id,
+        } => trace.task_label(id),
+        Pick::Item {
+            kind: CandidateKind::Callback,
+            id,
+        } if named => trace.handle_with_origin("callback", id),
         Pick::Item {
             kind: CandidateKind::Callback,
             id,
         } => format!("callback {id}"),
+        Pick::Item {
+            kind: CandidateKind::Timer,
+            id,
+        } if named => trace.handle_with_origin("timer", id),
         Pick::Item {
             kind: CandidateKind::Timer,
             id,
@@ -415,15 +428,17 @@ fn deeds(trace: &Trace, step: u64) -> String {
     }
 }
 
-/// One line per departure from the default order, then the failure.
-fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
+/// One line per departure from the default order, then the failure; items by number, or
+/// `named` with where they came from.
+fn story(record: &[StepRecord], trace: &Trace, message: &str, named: bool) -> Vec<String> {
+    let name_of = |p| name_of(trace, p, named);
     let mut lines = Vec::new();
     for r in record {
         if r.chosen == r.default {
             continue;
         }
         let step = r.step;
-        let ran = name_of(trace, r.picked());
+        let ran = name_of(r.picked());
         match r.picked() {
             Pick::Alt(k) => lines.push(format!(
                 "step {step}: choose({}) took alternative {k} (the default is 0)",
@@ -433,7 +448,7 @@ fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
                 "step {step}: buggify() fired: the failure needs this fault"
             )),
             Pick::Item { .. } if r.could_continue => {
-                let prev = name_of(trace, r.cands[r.default]);
+                let prev = name_of(r.cands[r.default]);
                 lines.push(format!(
                     "step {step}: preemption: {prev} could go on (at step {} it {}), but {ran} ran instead",
                     step - 1,
@@ -443,11 +458,11 @@ fn story(record: &[StepRecord], trace: &Trace, message: &str) -> Vec<String> {
             Pick::Item { .. } if r.is_preemption() => lines.push(format!(
                 "step {step}: {ran} ran before {} (a timer out of the default order: counted \
                  like a preemption)",
-                name_of(trace, r.cands[r.default])
+                name_of(r.cands[r.default])
             )),
             Pick::Item { .. } => lines.push(format!(
                 "step {step}: {ran} ran before {} (no task could go on: a free choice)",
-                name_of(trace, r.cands[r.default])
+                name_of(r.cands[r.default])
             )),
         }
     }

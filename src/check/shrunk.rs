@@ -32,8 +32,14 @@ pub struct Shrunk {
     /// Distinct tasks polled in the shrunk run.
     pub tasks_after: usize,
     /// One line per preemption (and per other departure from the default order), then
-    /// the failure.
+    /// the failure. Items are named by number (`task 3 "client-2"`, `timer 4`), so the
+    /// lines do not change when unrelated code moves; [`named_story`](Shrunk::named_story)
+    /// has the same lines with where each item came from.
     pub story: Vec<String>,
+    /// The lines of [`story`](Shrunk::story) with each task, timer and callback named by
+    /// where it came from, as the report shows them: `timer 4 (sleep 20ms in `client-2`
+    /// at src/limiter.rs:42)`, `task 3 "client-2" (created at src/limiter.rs:30)`.
+    pub named_story: Vec<String>,
     /// Where the shrunk trace was written, if it could be.
     pub path: Option<PathBuf>,
     /// One line to paste that replays the shrunk schedule.
@@ -72,8 +78,8 @@ impl fmt::Display for Shrunk {
                 self.faults_after
             )?;
         }
-        let told = self.story.len().saturating_sub(1);
-        for entry in self.story[..told]
+        let told = self.named_story.len().saturating_sub(1);
+        for entry in self.named_story[..told]
             .iter()
             .chain(std::iter::once(&self.ending))
         {

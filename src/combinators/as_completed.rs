@@ -60,6 +60,7 @@ impl Wake for Completion {
 /// });
 /// assert_eq!(order, vec![10, 20, 30]);
 /// ```
+#[track_caller]
 pub fn as_completed<I>(futures: I) -> AsCompleted<<I::Item as Future>::Output>
 where
     I: IntoIterator,
@@ -73,6 +74,7 @@ where
         pending: Some(futs),
         tasks: Vec::new(),
         yielded: 0,
+        at: std::panic::Location::caller(),
         shared: Arc::new(Mutex::new(CompletedState {
             order: VecDeque::new(),
             parent: None,
@@ -86,6 +88,8 @@ pub struct AsCompleted<T: 'static> {
     pending: Option<Vec<Pin<Box<dyn Future<Output = T>>>>>,
     tasks: Vec<Task<T>>,
     yielded: usize,
+    /// The user's call, noted as where the children came from.
+    at: &'static std::panic::Location<'static>,
     shared: Arc<Mutex<CompletedState>>,
 }
 
@@ -103,7 +107,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
         if let Some(futs) = this.pending.take() {
-            this.tasks = spawn_all("as_completed", futs);
+            this.tasks = spawn_all("as_completed", futs, this.at);
             for (index, t) in this.tasks.iter().enumerate() {
                 t.header().status.keep_on_drop();
                 let w = Waker::from(Arc::new(Completion {

@@ -35,6 +35,7 @@ use std::task::{Context, Poll};
 ///
 /// # Panics
 /// When first polled outside a running loop ("no running event loop").
+#[track_caller]
 pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
 where
     I: IntoIterator,
@@ -48,6 +49,7 @@ where
         pending: Some(futs),
         tasks: Vec::new(),
         countdown: None,
+        at: std::panic::Location::caller(),
     }
 }
 
@@ -57,6 +59,8 @@ pub struct Gather<T: 'static> {
     pending: Option<Vec<Pin<Box<dyn Future<Output = T>>>>>,
     tasks: Vec<Task<T>>,
     countdown: Option<Arc<CountDown>>,
+    /// The user's call, noted as where the children came from.
+    at: &'static std::panic::Location<'static>,
 }
 
 impl<T> fmt::Debug for Gather<T> {
@@ -73,7 +77,7 @@ impl<T: 'static> Future for Gather<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
         let this = &mut *self;
         if let Some(futs) = this.pending.take() {
-            this.tasks = spawn_all("gather", futs);
+            this.tasks = spawn_all("gather", futs, this.at);
             if this.tasks.is_empty() {
                 return Poll::Ready(Vec::new());
             }

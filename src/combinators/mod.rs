@@ -6,6 +6,7 @@
 //! asyncio's done-callbacks do.
 
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
@@ -14,6 +15,7 @@ use crate::event_loop::running_inner;
 use crate::event_loop::waker::relay;
 use crate::task::error::TaskError;
 use crate::task::handle::Task;
+use crate::trace::origin::{Origin, What};
 
 mod as_completed;
 mod gather;
@@ -27,12 +29,21 @@ pub use shield::{shield, Shielded};
 pub use task_group::{task_group, GroupError, GroupFailure, TaskGroup, TaskGroupFuture};
 pub use wait::{wait, ReturnWhen, Wait};
 
-pub(crate) fn spawn_all<F>(what: &str, futs: Vec<F>) -> Vec<Task<F::Output>>
+/// Spawns `futs` in order, noting `at` (the user's `gather`/`as_completed` call) as where
+/// each came from.
+pub(crate) fn spawn_all<F>(
+    what: &str,
+    futs: Vec<F>,
+    at: &'static Location<'static>,
+) -> Vec<Task<F::Output>>
 where
     F: Future + 'static,
 {
     let inner = running_inner(what);
-    futs.into_iter().map(|f| inner.spawn(None, f)).collect()
+    let origin = Origin::new(What::Spawn, at, 0);
+    futs.into_iter()
+        .map(|f| inner.spawn(None, f, origin))
+        .collect()
 }
 
 pub(crate) fn unwrap_child<T>(task: &Task<T>, r: Result<T, TaskError>) -> T {

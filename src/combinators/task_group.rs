@@ -10,6 +10,7 @@ use crate::task::header::CompletionHook;
 use crate::task::header::Header;
 use crate::task::header::TaskObj;
 use crate::task::id::TaskId;
+use crate::trace::origin::{Origin, What};
 use std::cell::Cell;
 use std::cell::RefCell;
 use std::fmt;
@@ -218,7 +219,8 @@ impl TaskGroup {
             panic!("TaskGroup {self:?} is shutting down");
         }
         let inner = running_inner("TaskGroup::create_task");
-        let task = inner.spawn(name, fut);
+        let origin = Origin::new(What::Spawn, std::panic::Location::caller(), 0);
+        let task = inner.spawn(name, fut, origin);
         let h = task.header();
         h.status.observe();
         *h.hook.borrow_mut() = Some(self.inner.clone() as Rc<dyn CompletionHook>);

@@ -186,6 +186,7 @@ impl Core {
                     id: h.id,
                     name: h.name(),
                     awaits_other_loop: self.other_loop_task(h),
+                    created: self.trace.task_location(h.id.as_u32()),
                 }
             })
             .collect()

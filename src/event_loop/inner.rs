@@ -26,6 +26,7 @@ use crate::task::header::{LoopLink, TaskObj};
 use crate::task::id::TaskId;
 use crate::task::link::Msg;
 use crate::time::instant::Instant;
+use crate::trace::origin::Origin;
 
 /// How many finished `sleep` timer cells a loop keeps for reuse (enough for the sleeps
 /// one iteration of a large simulation finishes; beyond it cells are simply freed).
@@ -47,7 +48,9 @@ pub(crate) struct Inner {
     /// `failure` is set (checked once per step without a borrow).
     pub(crate) has_failure: Cell<bool>,
     /// The slab index of the task being polled.
-    pub(crate) current: Cell<Option<usize>>,
+    /// The task being polled: its id (high 32 bits) and slab index (low 32 bits), 0 when
+    /// none (task ids start at 1). One word, so setting it costs a poll one store.
+    pub(crate) current: Cell<u64>,
     pub(crate) max_steps: u64,
     pub(crate) seed: Option<u64>,
     pub(crate) every_step: bool,
@@ -121,9 +124,20 @@ impl Inner {
     /// The task being polled right now.
     #[inline]
     pub(crate) fn current_obj(&self) -> Option<Rc<dyn TaskObj>> {
-        let index = self.current.get()?;
+        let cur = self.current.get();
+        if cur == 0 {
+            return None;
+        }
+        let index = (cur & 0xffff_ffff) as usize;
         let core = self.core.try_borrow().ok()?;
         core.tasks.get(index).map(|t| t.obj.clone())
+    }
+
+    /// The raw id of the task being polled (0: none), for the origins of what it
+    /// registers.
+    #[inline]
+    pub(crate) fn current_id(&self) -> u32 {
+        (self.current.get() >> 32) as u32
     }
 
     /// Takes the failure the run must end with, if any.
@@ -144,10 +158,18 @@ impl Inner {
         }
     }
 
-    /// Registers a callback (`when` = None, posted to the ready set) or a timer.
-    pub(crate) fn new_handle(&self, when: Option<Instant>, action: Action) -> Rc<HandleCell> {
+    /// Registers a callback (`when` = None, posted to the ready set) or a timer, noting
+    /// where it came from (`origin`, in the task being polled).
+    pub(crate) fn new_handle(
+        &self,
+        when: Option<Instant>,
+        action: Action,
+        origin: Origin,
+    ) -> Rc<HandleCell> {
         let mut core = self.core();
         let seq = core.next_seq();
+        let task = self.current_id();
+        core.trace.note_handle(seq, origin.in_task(task));
         let cell = match core.cell_pool.pop() {
             Some(cell) => {
                 cell.reset(seq, when, action);
@@ -170,9 +192,14 @@ impl Inner {
     }
 
     #[track_caller]
-    pub(crate) fn add_timer(&self, deadline: Instant, action: Action) -> Rc<HandleCell> {
+    pub(crate) fn add_timer(
+        &self,
+        deadline: Instant,
+        action: Action,
+        origin: Origin,
+    ) -> Rc<HandleCell> {
         self.check_open();
-        self.new_handle(Some(deadline), action)
+        self.new_handle(Some(deadline), action, origin)
     }
 
     /// Takes back a `sleep`'s timer cell for reuse once nothing else refers to it (it fired

@@ -24,6 +24,7 @@ use crate::policy::Policy;
 use crate::task::error::TaskError;
 use crate::task::handle::Task;
 use crate::time::instant::Instant;
+use crate::trace::origin::{Origin, What};
 use crate::trace::Trace;
 
 pub(crate) mod builder;
@@ -126,7 +127,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         main_task: Cell::new(None),
         failure: RefCell::new(None),
         has_failure: Cell::new(false),
-        current: Cell::new(None),
+        current: Cell::new(0),
         max_steps,
         seed,
         every_step,
@@ -201,13 +202,24 @@ impl EventLoop {
     /// [`LoopError::StoppedBeforeComplete`] if `stop()` took effect first (the task stays
     /// alive for the next run); [`LoopError::Deadlock`], [`LoopError::StepLimit`],
     /// [`LoopError::TaskPanicked`], [`LoopError::CallbackPanicked`].
+    #[track_caller]
     pub fn run_until_complete<F>(&self, fut: F) -> Result<F::Output, LoopError>
+    where
+        F: Future + 'static,
+    {
+        let origin = Origin::new(What::Main, std::panic::Location::caller(), 0);
+        self.run_main(fut, origin)
+    }
+
+    /// [`run_until_complete`](EventLoop::run_until_complete), noting `origin` as where the
+    /// main task came from.
+    pub(crate) fn run_main<F>(&self, fut: F, origin: Origin) -> Result<F::Output, LoopError>
     where
         F: Future + 'static,
     {
         let inner = &self.inner;
         let guard = inner.enter()?;
-        let task = inner.spawn(None, fut);
+        let task = inner.spawn(None, fut, origin);
         inner.main_task.set(Some(task.id()));
         let exit = inner.run_steps();
         let (step, time) = (inner.core().steps, inner.now());
@@ -292,7 +304,8 @@ impl EventLoop {
             return self.inner.refused_task(None, fut);
         }
         self.inner.check_open();
-        self.inner.spawn(None, fut)
+        let origin = Origin::new(What::Spawn, std::panic::Location::caller(), 0);
+        self.inner.spawn(None, fut, origin)
     }
 
     /// Like [`create_task`](EventLoop::create_task), with a name shown by `Task::name`,
@@ -314,7 +327,8 @@ impl EventLoop {
             return self.inner.refused_task(Some(Rc::from(name)), fut);
         }
         self.inner.check_open();
-        self.inner.spawn(Some(Rc::from(name)), fut)
+        let origin = Origin::new(What::Spawn, std::panic::Location::caller(), 0);
+        self.inner.spawn(Some(Rc::from(name)), fut, origin)
     }
 
     /// Queues `f` to run once, in FIFO order with task steps (asyncio's `call_soon`).
@@ -346,7 +360,9 @@ impl EventLoop {
             self.inner.refused_handle(None)
         } else {
             self.inner.check_open();
-            self.inner.new_handle(None, Action::Call(Box::new(f)))
+            let origin = Origin::new(What::CallSoon, std::panic::Location::caller(), 0);
+            self.inner
+                .new_handle(None, Action::Call(Box::new(f)), origin)
         };
         Handle {
             cell,
@@ -364,7 +380,9 @@ impl EventLoop {
     #[track_caller]
     pub fn call_later(&self, delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
         let when = self.time() + delay;
-        self.call_at(when, f)
+        let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        let origin = Origin::new(What::CallLater, std::panic::Location::caller(), nanos);
+        self.timer(when, Box::new(f), origin)
     }
 
     /// Runs `f` when the clock reads `when` (asyncio's `call_at`); a past `when` runs at
@@ -390,13 +408,23 @@ impl EventLoop {
     /// (nothing runs, the task or handle is cancelled) and `close()` reports it.
     #[track_caller]
     pub fn call_at(&self, when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
+        let origin = Origin::new(
+            What::CallAt,
+            std::panic::Location::caller(),
+            when.as_nanos(),
+        );
+        self.timer(when, Box::new(f), origin)
+    }
+
+    #[track_caller]
+    fn timer(&self, when: Instant, f: Box<dyn FnOnce()>, origin: Origin) -> TimerHandle {
         let cell = if self.inner.refuses(|| {
             "call_later/call_at: the timer's callback was dropped without running".to_owned()
         }) {
             drop(f);
             self.inner.refused_handle(Some(when))
         } else {
-            self.inner.add_timer(when, Action::Call(Box::new(f)))
+            self.inner.add_timer(when, Action::Call(f), origin)
         };
         TimerHandle {
             handle: Handle {

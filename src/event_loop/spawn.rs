@@ -12,15 +12,24 @@ use crate::task::handle::Task;
 use crate::task::header::{Header, LoopLink, TaskCell};
 use crate::task::link::Msg;
 use crate::task::state::Status;
+use crate::trace::origin::Origin;
 
 impl Inner {
-    /// Creates a task: a new id, a slab slot, its waker; its first step is posted.
-    pub(crate) fn spawn<F>(self: &Rc<Self>, name: Option<Rc<str>>, fut: F) -> Task<F::Output>
+    /// Creates a task: a new id, a slab slot, its waker; its first step is posted. Notes
+    /// where it came from (`origin`, in the task being polled).
+    pub(crate) fn spawn<F>(
+        self: &Rc<Self>,
+        name: Option<Rc<str>>,
+        fut: F,
+        origin: Origin,
+    ) -> Task<F::Output>
     where
         F: Future + 'static,
     {
         let mut core = self.core();
         let id = core.next_task_id();
+        let parent = self.current_id();
+        core.trace.note_task(id, origin.in_task(parent));
         let key = core.tasks.next_key();
         let waker = Waker::from(Arc::new(TaskWaker {
             loop_id: self.id,

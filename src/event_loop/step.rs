@@ -31,6 +31,14 @@ use crate::task::state::TaskState;
 use crate::time::instant::Instant;
 use crate::trace::{self, PollOutcome};
 
+/// A policy's divergence error with the runnable items (still in the ready set) named by
+/// where they came from.
+#[cold]
+#[inline(never)]
+fn name_items(e: LoopError, core: &Core) -> LoopError {
+    crate::policy::with_origins(e, core.ready.candidates(), &core.trace)
+}
+
 /// Why [`Inner::run_steps`] returned.
 pub(crate) enum Exit {
     Stopped,
@@ -72,7 +80,9 @@ impl Inner {
             budget -= 1;
             match self.decide(&mut core) {
                 Ok(item) => self.run_item(core, item),
-                Err(e) => return Exit::Failed(e),
+                // The policy failed before taking an item: the candidates are still in
+                // the ready set, to name in a divergence error.
+                Err(e) => return Exit::Failed(name_items(e, &core)),
             }
         }
     }
@@ -212,9 +222,10 @@ impl Inner {
             if h.awaiting.borrow().is_some() {
                 drop(h.awaiting.borrow_mut().take());
             }
-            self.current.set(Some(index));
+            self.current
+                .set(u64::from(id.as_u32()) << 32 | index as u64);
             let r = catch_unwind(AssertUnwindSafe(|| obj.poll_step()));
-            self.current.set(None);
+            self.current.set(0);
             match r {
                 // The trace's poll record already says "pending".
                 Ok(Poll::Pending) => {

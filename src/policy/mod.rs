@@ -42,6 +42,7 @@
 use crate::error::LoopError;
 use crate::task::id::TaskId;
 use crate::time::instant::Instant;
+use crate::trace::Trace;
 use std::fmt;
 
 mod buggify;
@@ -209,6 +210,69 @@ impl fmt::Display for StepRef {
             CandidateKind::Timer => write!(f, "timer {}", self.id),
             CandidateKind::Stop => f.write_str("stop"),
         }
+    }
+}
+
+impl StepRef {
+    /// Reads back what [`Display`](fmt::Display) wrote (`poll of task 3`, `timer 4`, …).
+    pub(crate) fn parse(s: &str) -> Option<StepRef> {
+        let (kind, id) = if s == "stop" {
+            (CandidateKind::Stop, "0")
+        } else if let Some(id) = s.strip_prefix("poll of task ") {
+            (CandidateKind::Task, id)
+        } else if let Some(id) = s.strip_prefix("callback ") {
+            (CandidateKind::Callback, id)
+        } else if let Some(id) = s.strip_prefix("timer ") {
+            (CandidateKind::Timer, id)
+        } else {
+            return None;
+        };
+        Some(StepRef {
+            kind,
+            id: id.parse().ok()?,
+        })
+    }
+
+    /// The item as [`Display`](fmt::Display) writes it, with its name and where it came
+    /// from when `trace` (of the run that has it) noted that: `poll of task 3 "client-2"
+    /// (created at src/limiter.rs:30)`, `timer 4 (sleep 20ms in `client-2` at …)`.
+    pub(crate) fn with_origin(self, trace: &Trace) -> String {
+        match self.kind {
+            CandidateKind::Task => format!("poll of {}", trace.task_with_origin(self.id)),
+            CandidateKind::Callback => trace.handle_with_origin("callback", self.id),
+            CandidateKind::Timer => trace.handle_with_origin("timer", self.id),
+            CandidateKind::Stop => self.to_string(),
+        }
+    }
+}
+
+/// Names the runnable items of a divergence with where they came from in this run (see
+/// [`StepRef::with_origin`]); an expected item written by [`StepRef`]'s `Display` is
+/// named the same way, anything else is left as it is.
+pub(crate) fn with_origins(e: LoopError, cands: &[Candidate], trace: &Trace) -> LoopError {
+    match e {
+        LoopError::Divergence { step, expected, .. } => {
+            let expected = match StepRef::parse(&expected) {
+                Some(r) => r.with_origin(trace),
+                None => expected,
+            };
+            let runnable: Vec<String> = cands
+                .iter()
+                .map(|c| {
+                    StepRef {
+                        kind: c.kind,
+                        id: c.id,
+                    }
+                    .with_origin(trace)
+                })
+                .collect();
+            LoopError::Divergence {
+                step,
+                expected,
+                runnable: runnable.join(", "),
+            }
+        }
+        other => other,
     }
 }
 

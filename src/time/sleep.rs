@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use super::instant::Instant;
 use crate::event_loop::handle::{cancel_handle, Action, HandleCell};
 use crate::event_loop::{running_inner, Inner};
+use crate::trace::origin::{Origin, What};
 
 /// Waits until `duration` of virtual time has passed (asyncio's `sleep(delay)`).
 ///
@@ -24,22 +26,16 @@ use crate::event_loop::{running_inner, Inner};
 /// lp.run_until_complete(simloop::sleep(Duration::from_secs(3600))).unwrap();
 /// assert_eq!(lp.elapsed(), Duration::from_secs(3600)); // took microseconds of real time
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep {
-        delay: Some(duration),
-        deadline: None,
-        state: SleepState::Init,
-    }
+    Sleep::new(Some(duration), None, What::Sleep)
 }
 
 /// Waits until the loop's clock reads `deadline`; a past deadline behaves like
 /// [`yield_now`].
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        delay: None,
-        deadline: Some(deadline),
-        state: SleepState::Init,
-    }
+    Sleep::new(None, Some(deadline), What::Sleep)
 }
 
 /// Yields to the loop exactly once (asyncio's `sleep(0)`): the task's next step is queued
@@ -94,6 +90,23 @@ pub struct Sleep {
     delay: Option<Duration>,
     deadline: Option<Instant>,
     state: SleepState,
+    /// The user's call (`sleep`, `timeout`, …), noted when the timer is registered.
+    at: &'static Location<'static>,
+    what: What,
+}
+
+impl Sleep {
+    /// A sleep made by the user's call (the caller's caller's location) for `what`.
+    #[track_caller]
+    pub(crate) fn new(delay: Option<Duration>, deadline: Option<Instant>, what: What) -> Sleep {
+        Sleep {
+            delay,
+            deadline,
+            state: SleepState::Init,
+            at: Location::caller(),
+            what,
+        }
+    }
 }
 
 impl fmt::Debug for Sleep {
@@ -130,7 +143,9 @@ impl Future for Sleep {
                     return Poll::Pending;
                 }
                 self.deadline = Some(deadline);
-                let cell = inner.add_timer(deadline, Action::Wake(cx.waker().clone()));
+                let nanos = deadline.as_nanos() - now.as_nanos();
+                let origin = Origin::new(self.what, self.at, nanos);
+                let cell = inner.add_timer(deadline, Action::Wake(cx.waker().clone()), origin);
                 self.state = SleepState::Waiting(cell, Rc::downgrade(&inner));
                 Poll::Pending
             }

@@ -8,9 +8,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::instant::Instant;
-use super::sleep::{sleep, sleep_until, Sleep};
+use super::sleep::Sleep;
 use crate::task::handle::drop_cancelling;
 use crate::task::header::TaskObj;
+use crate::trace::origin::What;
 
 /// The error of [`wait_for`] and [`timeout`]: the deadline passed before the future
 /// completed (asyncio's `TimeoutError`, which carries no message).
@@ -45,25 +46,28 @@ impl std::error::Error for Elapsed {}
 /// assert_eq!(r, Err(simloop::Elapsed::default()));
 /// assert_eq!(lp.elapsed(), Duration::from_secs(1));
 /// ```
+#[track_caller]
 pub fn wait_for<F: Future>(fut: F, duration: Duration) -> Timeout<F> {
     Timeout {
         fut: Some(Box::pin(fut)),
-        sleep: sleep(duration),
+        sleep: Sleep::new(Some(duration), None, What::Timeout),
         zero: duration.is_zero(),
         draining: None,
     }
 }
 
 /// The same as [`wait_for`] with the arguments in tokio's order.
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
     wait_for(fut, duration)
 }
 
 /// Like [`timeout`], with an absolute deadline on the loop's clock.
+#[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         fut: Some(Box::pin(fut)),
-        sleep: sleep_until(deadline),
+        sleep: Sleep::new(None, Some(deadline), What::Timeout),
         zero: false,
         draining: None,
     }

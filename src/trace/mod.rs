@@ -14,6 +14,7 @@ use crate::time::instant::Instant;
 pub(crate) mod diff;
 pub(crate) mod digest;
 pub(crate) mod format;
+pub(crate) mod origin;
 
 pub use format::ParseError;
 
@@ -235,7 +236,10 @@ pub struct Event {
 /// assert_eq!(trace.to_string(), text);
 /// assert_eq!(trace.digest(), text.parse::<Trace>().unwrap().digest());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+///
+/// In memory, a trace recorded by a loop also knows where each timer, callback and task
+/// came from (for reports); that is not part of its text, its `==` or its digest.
+#[derive(Clone)]
 pub struct Trace {
     policy: String,
     seed: Option<u64>,
@@ -251,7 +255,24 @@ pub struct Trace {
     /// Set when this trace was read from a truncated trace file (see
     /// [`Trace::is_truncated`]): the text of its `# truncated:` line.
     truncated: Option<String>,
+    /// Where timers, callbacks and tasks came from (never rendered or compared).
+    origins: origin::Origins,
 }
+
+/// Two traces are equal when their text is: the origins side table is not compared.
+impl PartialEq for Trace {
+    fn eq(&self, other: &Trace) -> bool {
+        self.policy == other.policy
+            && self.seed == other.seed
+            && self.recs == other.recs
+            && self.names == other.names
+            && self.events == other.events
+            && self.steps == other.steps
+            && self.now == other.now
+    }
+}
+
+impl Eq for Trace {}
 
 impl Trace {
     /// An empty trace for a loop using scheduling `policy` (non-empty, no
@@ -267,6 +288,7 @@ impl Trace {
             steps: 0,
             now: Instant::ZERO,
             truncated: None,
+            origins: origin::Origins::default(),
         }
     }
 

@@ -1,0 +1,302 @@
+//! Where each timer, callback and task came from: a side table of a [`Trace`], kept in
+//! memory only, for reports ("timer 4 (sleep 20ms in `client-2` at src/limiter.rs:42)").
+//!
+//! The loop notes an [`Origin`] when it registers a timer or callback (by its sequence
+//! number) or creates a task (by its id): the `#[track_caller]` location of the user's
+//! call, the task that was running, and for a timer its delay. Noting one is a copy of 24
+//! bytes into a `Vec` (no allocation per item beyond the `Vec`'s amortised growth); the
+//! text is made only when a report asks for it. The table is never rendered, parsed,
+//! compared or digested: a trace's text, `==` and digest ignore it, and a trace parsed
+//! from text has none (its items are then named by number only).
+
+use std::panic::Location;
+use std::path::Path;
+use std::time::Duration;
+
+use super::Trace;
+use crate::task::id::TaskId;
+use crate::time::instant::Instant;
+
+/// What registered a timer, callback or task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum What {
+    /// Unknown (an internal completion hop, or a number the loop never noted).
+    Unknown,
+    /// A `sleep`/`sleep_until` timer (`nanos` = its delay).
+    Sleep,
+    /// The timer of a `wait_for`/`timeout`/`timeout_at` (`nanos` = its delay).
+    Timeout,
+    /// `call_soon`.
+    CallSoon,
+    /// `call_later` (`nanos` = its delay).
+    CallLater,
+    /// `call_at` (`nanos` = its deadline).
+    CallAt,
+    /// A task made by `create_task`, a task group, `gather`, `as_completed`.
+    Spawn,
+    /// The task of `run_until_complete`'s future.
+    Main,
+    /// The task running a `check` body.
+    Body,
+}
+
+/// Where one timer, callback or task came from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    /// The user's call (`#[track_caller]`), if known.
+    pub(crate) at: Option<&'static Location<'static>>,
+    /// The delay (sleep, timeout, `call_later`) or deadline (`call_at`) in nanoseconds.
+    pub(crate) nanos: u64,
+    /// The task that was running when it was registered (0: none, e.g. a callback).
+    pub(crate) task: u32,
+    pub(crate) what: What,
+}
+
+impl Origin {
+    const UNKNOWN: Origin = Origin {
+        at: None,
+        nanos: 0,
+        task: 0,
+        what: What::Unknown,
+    };
+
+    #[inline]
+    pub(crate) fn new(what: What, at: &'static Location<'static>, nanos: u64) -> Origin {
+        Origin {
+            at: Some(at),
+            nanos,
+            task: 0,
+            what,
+        }
+    }
+
+    /// The task running a `check` body.
+    pub(crate) const fn body() -> Origin {
+        Origin {
+            what: What::Body,
+            ..Origin::UNKNOWN
+        }
+    }
+
+    /// The same origin, registered while `task` (a raw id, 0 for none) was running.
+    #[inline]
+    pub(crate) fn in_task(self, task: u32) -> Origin {
+        Origin { task, ..self }
+    }
+}
+
+/// Timer/callback origins by sequence number, task origins by id (both from 1).
+#[derive(Clone, Default)]
+pub(crate) struct Origins {
+    handles: Vec<Origin>,
+    tasks: Vec<Origin>,
+}
+
+/// Puts `o` at number `n` (from 1); numbers never noted stay unknown.
+#[inline]
+fn put(v: &mut Vec<Origin>, n: u32, o: Origin) {
+    let i = (n as usize).wrapping_sub(1);
+    if i == v.len() {
+        v.push(o);
+    } else {
+        put_slow(v, i, o);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn put_slow(v: &mut Vec<Origin>, i: usize, o: Origin) {
+    if i == usize::MAX {
+        return;
+    }
+    if i >= v.len() {
+        v.resize(i + 1, Origin::UNKNOWN);
+    }
+    v[i] = o;
+}
+
+fn get(v: &[Origin], n: u32) -> Option<Origin> {
+    let o = *v.get((n as usize).checked_sub(1)?)?;
+    (o.what != What::Unknown).then_some(o)
+}
+
+/// A location as a report shows it: `file:line`, the file as the compiler gave it (relative
+/// for the crate being tested); an absolute path (a dependency's) is cut to its last two
+/// parts, so no report shows a machine's directories.
+pub(crate) fn location_text(at: &Location<'_>) -> String {
+    format!("{}:{}", path_text(at.file()), at.line())
+}
+
+fn path_text(file: &str) -> String {
+    let slashed = file.replace('\\', "/");
+    if Path::new(file).is_absolute() || slashed.starts_with('/') {
+        let parts: Vec<&str> = slashed.rsplit('/').take(2).collect();
+        format!(
+            ".../{}",
+            parts.into_iter().rev().collect::<Vec<_>>().join("/")
+        )
+    } else {
+        slashed
+    }
+}
+
+impl Trace {
+    /// Notes where timer/callback `seq` came from.
+    #[inline]
+    pub(crate) fn note_handle(&mut self, seq: u32, origin: Origin) {
+        put(&mut self.origins.handles, seq, origin);
+    }
+
+    /// Notes where `task` came from.
+    #[inline]
+    pub(crate) fn note_task(&mut self, task: TaskId, origin: Origin) {
+        put(&mut self.origins.tasks, task.as_u32(), origin);
+    }
+
+    /// `task 3 "client-2"`, or `task 3` for an unnamed task.
+    pub(crate) fn task_label(&self, task: u32) -> String {
+        match self.task_name(TaskId::from_raw(task)) {
+            Some(n) => format!("task {task} \"{n}\""),
+            None => format!("task {task}"),
+        }
+    }
+
+    /// How a report refers to the task running a registration: `` `client-2` `` or `task 3`.
+    fn running_task(&self, task: u32) -> String {
+        match self.task_name(TaskId::from_raw(task)) {
+            Some(n) => format!("`{n}`"),
+            None => format!("task {task}"),
+        }
+    }
+
+    /// Where timer or callback `seq` came from, e.g. `` sleep 20ms in `client-2` at
+    /// src/limiter.rs:42 ``; `None` if this run did not note it.
+    pub(crate) fn handle_origin(&self, seq: u32) -> Option<String> {
+        let o = get(&self.origins.handles, seq)?;
+        let d = Duration::from_nanos(o.nanos);
+        let mut s = match o.what {
+            What::Sleep => format!("sleep {d:?}"),
+            What::Timeout => format!("timeout {d:?}"),
+            What::CallSoon => "call_soon".to_owned(),
+            What::CallLater => format!("call_later {d:?}"),
+            What::CallAt => format!("call_at {}", Instant::from_nanos(o.nanos)),
+            What::Spawn | What::Main | What::Body | What::Unknown => return None,
+        };
+        if o.task != 0 {
+            s.push_str(" in ");
+            s.push_str(&self.running_task(o.task));
+        }
+        if let Some(at) = o.at {
+            s.push_str(" at ");
+            s.push_str(&location_text(at));
+        }
+        Some(s)
+    }
+
+    /// Where `task` was created, e.g. `created at src/limiter.rs:30`, `the test body`;
+    /// `None` if this run did not note it.
+    pub(crate) fn task_origin(&self, task: u32) -> Option<String> {
+        let o = get(&self.origins.tasks, task)?;
+        match (o.what, o.at) {
+            (What::Body, _) => Some("the test body".to_owned()),
+            (What::Main, Some(at)) => Some(format!(
+                "run_until_complete's future, at {}",
+                location_text(at)
+            )),
+            (_, Some(at)) => Some(format!("created at {}", location_text(at))),
+            _ => None,
+        }
+    }
+
+    /// Where `task` was created, as a location (`src/limiter.rs:30`), if noted.
+    pub(crate) fn task_location(&self, task: u32) -> Option<String> {
+        get(&self.origins.tasks, task)?.at.map(location_text)
+    }
+
+    /// `timer 4 (sleep 20ms in `client-2` at src/limiter.rs:42)`: `what` and `seq`, with
+    /// the origin when known.
+    pub(crate) fn handle_with_origin(&self, what: &str, seq: u32) -> String {
+        match self.handle_origin(seq) {
+            Some(o) => format!("{what} {seq} ({o})"),
+            None => format!("{what} {seq}"),
+        }
+    }
+
+    /// A trace line (`3 0.001000000 timer 4`) with where its task, timer or callback came
+    /// from in this run appended when known: `… timer 4 (sleep 20ms in task 2 at …)`.
+    pub(crate) fn line_with_origin(&self, line: &str) -> String {
+        let mut toks = line.split(' ').skip(2);
+        let (kind, id) = (toks.next(), toks.next().and_then(|t| t.parse::<u32>().ok()));
+        let origin = match (kind, id) {
+            (Some("spawn" | "poll" | "wake" | "cancel" | "destroy"), Some(id)) => {
+                self.task_origin(id)
+            }
+            (Some("timer" | "callback"), Some(id)) => self.handle_origin(id),
+            _ => None,
+        };
+        match origin {
+            Some(o) => format!("{line} ({o})"),
+            None => line.to_owned(),
+        }
+    }
+
+    /// `task 3 "client-2" (created at src/limiter.rs:30)`, with the origin when known.
+    pub(crate) fn task_with_origin(&self, task: u32) -> String {
+        match self.task_origin(task) {
+            Some(o) => format!("{} ({o})", self.task_label(task)),
+            None => self.task_label(task),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_is_small() {
+        assert!(std::mem::size_of::<Origin>() <= 24);
+    }
+
+    #[test]
+    fn describes_and_ignores_gaps() {
+        let mut tr = Trace::new("fifo", None);
+        tr.push(super::super::SPAWN, 0, 2);
+        tr.set_name(TaskId::from_raw(2), "client-2");
+        let here = Location::caller();
+        tr.note_task(TaskId::from_raw(2), Origin::new(What::Spawn, here, 0));
+        tr.note_handle(3, Origin::new(What::Sleep, here, 20_000_000).in_task(2));
+        tr.note_handle(1, Origin::new(What::CallSoon, here, 0));
+        let at = location_text(here);
+        assert_eq!(
+            tr.handle_with_origin("timer", 3),
+            format!("timer 3 (sleep 20ms in `client-2` at {at})")
+        );
+        assert_eq!(
+            tr.handle_with_origin("callback", 1),
+            format!("callback 1 (call_soon at {at})")
+        );
+        assert_eq!(tr.handle_with_origin("timer", 2), "timer 2");
+        assert_eq!(tr.handle_with_origin("timer", 0), "timer 0");
+        assert_eq!(tr.handle_with_origin("timer", 9), "timer 9");
+        assert_eq!(
+            tr.task_with_origin(2),
+            format!("task 2 \"client-2\" (created at {at})")
+        );
+        assert_eq!(tr.task_with_origin(1), "task 1");
+        // The side table is not part of the trace's identity or text.
+        let parsed: Trace = tr.to_string().parse().unwrap();
+        assert_eq!(parsed, tr);
+        assert_eq!(parsed.handle_with_origin("timer", 3), "timer 3");
+    }
+
+    #[test]
+    fn absolute_paths_are_cut() {
+        assert_eq!(path_text("src/limiter.rs"), "src/limiter.rs");
+        assert_eq!(
+            path_text("/home/u/.cargo/registry/src/x/simloop-0.1.0/src/check/run.rs"),
+            ".../check/run.rs"
+        );
+        assert!(!location_text(Location::caller()).starts_with('/'));
+    }
+}
