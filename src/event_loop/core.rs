@@ -40,8 +40,9 @@ pub(crate) struct Core {
     pub(crate) spare: Vec<Msg>,
     /// `buggify` call sites seen in this run: site -> calls so far.
     buggify_hits: BTreeMap<u32, u32>,
-    /// The run's own data stream for `choose` and `rng` (made on first use).
-    data: Option<ChaCha8Rng>,
+    /// The run's own data stream for `choose` and `rng` (made on first use; boxed so a
+    /// loop that never draws stays small to create).
+    data: Option<Box<ChaCha8Rng>>,
 }
 
 /// Keeps the data stream apart from the scheduling stream of the same seed ("simloopd").
@@ -225,7 +226,7 @@ impl Core {
     fn next_data(&mut self) -> u64 {
         let seed = self.trace.seed().unwrap_or(0);
         self.data
-            .get_or_insert_with(|| ChaCha8Rng::seed_from_u64(seed ^ DATA_STREAM_KEY))
+            .get_or_insert_with(|| Box::new(ChaCha8Rng::seed_from_u64(seed ^ DATA_STREAM_KEY)))
             .next_u64()
     }
 
