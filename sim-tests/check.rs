@@ -21,6 +21,9 @@
 //! No test reads the process environment: every builder gets `.env(...)`, and every trace
 //! goes to a per-test directory under the system temp dir.
 
+#[path = "support/normalize.rs"]
+mod normalize;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -1240,24 +1243,7 @@ fn wake_from_another_thread_is_reported() {
 /// line numbers in this file by `[LINE]` (so editing the file does not change snapshots).
 fn normalised(f: &Failure, dir: &Path) -> String {
     let text = f.to_string().replace(dir.to_str().unwrap(), "[TRACE_DIR]");
-    without_line_numbers(&text, "sim-tests/check.rs:")
-}
-
-/// `text` with the digits after each `prefix` replaced by `[LINE]`.
-fn without_line_numbers(text: &str, prefix: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(prefix) {
-        out.push_str(&rest[..i + prefix.len()]);
-        rest = &rest[i + prefix.len()..];
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
-            out.push_str("[LINE]");
-            rest = &rest[digits..];
-        }
-    }
-    out.push_str(rest);
-    out
+    normalize::without_line_numbers(&text, "sim-tests/check.rs:")
 }
 
 /// A small deterministic failure: fails on every seed, logs from two tasks.

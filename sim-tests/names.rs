@@ -7,6 +7,9 @@
 //! Line numbers are asserted with `line!()`; snapshots replace this file's line numbers
 //! with `[LINE]` so editing it does not change them.
 
+#[path = "support/normalize.rs"]
+mod normalize;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -20,24 +23,6 @@ const FILE: &str = "sim-tests/names.rs";
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// `text` with the digits after each `sim-tests/names.rs:` replaced by `[LINE]`.
-fn without_line_numbers(text: &str) -> String {
-    let prefix = "sim-tests/names.rs:";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(prefix) {
-        out.push_str(&rest[..i + prefix.len()]);
-        rest = &rest[i + prefix.len()..];
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
-            out.push_str("[LINE]");
-            rest = &rest[digits..];
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -107,7 +92,7 @@ fn the_story_names_timers_by_sleep_task_and_line() {
     );
     // The report shows the named story.
     assert!(f.to_string().contains(&shrunk.named_story[0]), "{f}");
-    insta::assert_snapshot!("story", without_line_numbers(&named));
+    insta::assert_snapshot!("story", without_line_numbers_in(&named));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -146,7 +131,7 @@ fn a_divergence_names_the_differing_timers() {
         runnable,
         &format!("timer 2 (sleep 10ms in `client-2` at {at})")
     );
-    insta::assert_snapshot!("divergence", without_line_numbers(&e.to_string()));
+    insta::assert_snapshot!("divergence", without_line_numbers_in(&e.to_string()));
 }
 
 /// Fails the run with a divergence at the first decision among `n` or more items, so the
@@ -275,5 +260,10 @@ fn a_deadlock_names_where_each_blocked_task_was_created() {
         ],
         "{e}"
     );
-    insta::assert_snapshot!("deadlock", without_line_numbers(&e.to_string()));
+    insta::assert_snapshot!("deadlock", without_line_numbers_in(&e.to_string()));
+}
+
+/// `text` with this file's line numbers replaced by `[LINE]`.
+fn without_line_numbers_in(text: &str) -> String {
+    normalize::without_line_numbers(text, "sim-tests/names.rs:")
 }

@@ -6,6 +6,9 @@
 //! error text shows up here as a diff; accept it with `cargo insta review` only if the
 //! CHANGELOG says the format changed.
 
+#[path = "support/normalize.rs"]
+mod normalize;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -62,24 +65,6 @@ fn trace_of_small_program_under_random_seed_3() {
     insta::assert_snapshot!("small_program_random_seed_3", text);
 }
 
-/// `text` with the digits after each `sim-tests/snapshots.rs:` replaced by `[LINE]`.
-fn without_line_numbers(text: &str) -> String {
-    let prefix = "sim-tests/snapshots.rs:";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(prefix) {
-        out.push_str(&rest[..i + prefix.len()]);
-        rest = &rest[i + prefix.len()..];
-        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
-            out.push_str("[LINE]");
-            rest = &rest[digits..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn deadlock_error() -> LoopError {
     let lp = EventLoop::builder().policy(Fifo).build();
     let err = lp
@@ -111,10 +96,10 @@ fn deadlock_error_display() {
     assert!(plain.starts_with("deadlock:"), "{plain}");
     assert!(plain.contains("alice") && plain.contains("bob"), "{plain}");
     // Line numbers of this file become `[LINE]`, so editing it does not change snapshots.
-    insta::assert_snapshot!("deadlock_display", without_line_numbers(&plain));
+    insta::assert_snapshot!("deadlock_display", without_line_numbers_in(&plain));
     insta::assert_snapshot!(
         "deadlock_display_alternate",
-        without_line_numbers(&format!("{err:#}"))
+        without_line_numbers_in(&format!("{err:#}"))
     );
 }
 
@@ -139,4 +124,9 @@ fn step_limit_error_display() {
     );
     insta::assert_snapshot!("step_limit_display", plain);
     insta::assert_snapshot!("step_limit_display_alternate", format!("{err:#}"));
+}
+
+/// `text` with this file's line numbers replaced by `[LINE]`.
+fn without_line_numbers_in(text: &str) -> String {
+    normalize::without_line_numbers(text, "sim-tests/snapshots.rs:")
 }
