@@ -1,7 +1,7 @@
 //! [`as_completed`]: outputs in completion order, as a stream.
 
-use super::spawn_all;
 use super::unwrap_child;
+use super::{box_all, spawn_all};
 use crate::event_loop::waker::relay;
 use crate::task::handle::Task;
 use futures::Stream;
@@ -66,10 +66,7 @@ where
     I: IntoIterator,
     I::Item: Future + 'static,
 {
-    let futs: Vec<Pin<Box<dyn Future<Output = _>>>> = futures
-        .into_iter()
-        .map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = _>>>)
-        .collect();
+    let futs = box_all(futures);
     AsCompleted {
         pending: Some(futs),
         tasks: Vec::new(),

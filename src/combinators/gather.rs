@@ -1,8 +1,8 @@
 //! [`gather`]: run futures as tasks, outputs in input order.
 
-use super::spawn_all;
 use super::unwrap_child;
 use super::CountDown;
+use super::{box_all, spawn_all};
 use crate::task::handle::Task;
 use std::fmt;
 use std::future::Future;
@@ -41,10 +41,7 @@ where
     I: IntoIterator,
     I::Item: Future + 'static,
 {
-    let futs: Vec<Pin<Box<dyn Future<Output = _>>>> = futures
-        .into_iter()
-        .map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = _>>>)
-        .collect();
+    let futs = box_all(futures);
     Gather {
         pending: Some(futs),
         tasks: Vec::new(),

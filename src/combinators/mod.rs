@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
@@ -28,6 +29,22 @@ pub use gather::{gather, Gather};
 pub use shield::{shield, Shielded};
 pub use task_group::{task_group, GroupError, GroupFailure, TaskGroup, TaskGroupFuture};
 pub use wait::{wait, ReturnWhen, Wait};
+
+/// A child future before it becomes a task.
+pub(crate) type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// The futures, each boxed and pinned, in input order (tasks are made from them when the
+/// combinator is first polled).
+pub(crate) fn box_all<I>(futures: I) -> Vec<Boxed<<I::Item as Future>::Output>>
+where
+    I: IntoIterator,
+    I::Item: Future + 'static,
+{
+    futures
+        .into_iter()
+        .map(|f| Box::pin(f) as Boxed<_>)
+        .collect()
+}
 
 /// Spawns `futs` in order, noting `at` (the user's `gather`/`as_completed` call) as where
 /// each came from.

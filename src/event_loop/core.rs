@@ -151,13 +151,7 @@ impl Core {
             Msg::Relay(w) => {
                 let seq = self.next_seq();
                 let cell = Rc::new(HandleCell::new(seq, None, Action::Wake(w)));
-                cell.make_ready();
-                let slot = self.handles.alloc(cell);
-                self.ready.push(Candidate {
-                    kind: CandidateKind::Callback,
-                    slot,
-                    id: seq,
-                });
+                self.queue_handle(CandidateKind::Callback, seq, cell);
             }
             Msg::Stop => self.ready.push(Candidate {
                 kind: CandidateKind::Stop,
@@ -165,6 +159,18 @@ impl Core {
                 id: 0,
             }),
         }
+    }
+
+    /// Puts a callback or timer into the ready set (Waiting → Ready).
+    #[inline]
+    pub(crate) fn queue_handle(&mut self, kind: CandidateKind, seq: u32, cell: Rc<HandleCell>) {
+        cell.make_ready();
+        let slot = self.handles.alloc(cell);
+        self.ready.push(Candidate {
+            kind,
+            slot,
+            id: seq,
+        });
     }
 
     /// Drops cancelled callbacks and timers from the ready set.

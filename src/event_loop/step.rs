@@ -136,13 +136,7 @@ impl Inner {
         core.timers.fold_cancels(&self.notes);
         let now = self.now.get();
         while let Some((seq, cell)) = core.timers.pop_due(now) {
-            cell.make_ready();
-            let slot = core.handles.alloc(cell);
-            core.ready.push(Candidate {
-                kind: CandidateKind::Timer,
-                slot,
-                id: seq,
-            });
+            core.queue_handle(CandidateKind::Timer, seq, cell);
         }
     }
 
