@@ -217,6 +217,18 @@ use std::future::Future;
 
 use event_loop::registry;
 
+/// For simloop's own companion crates (the tokio mirror); not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::time::sleep::sleep_until_from;
+
+    /// A source location as reports show it (`src/x.rs:12`; a dependency's absolute
+    /// path cut to its last two parts).
+    pub fn location_text(at: &std::panic::Location<'_>) -> String {
+        crate::trace::origin::location_text(at)
+    }
+}
+
 /// Creates a new loop (asyncio's `new_event_loop`): [`Fifo`] unless `SIMLOOP_SEED` is set,
 /// then [`Random`] with that seed. It is not set as the current loop.
 ///

@@ -4,9 +4,10 @@
 //!   that sweeps its body over seeds with `simloop::check`.
 //! - [`macro@tokio_test`] and [`macro@tokio_main`]: tokio's `#[tokio::test]` and
 //!   `#[tokio::main]`, with tokio's arguments and rules, for the tokio mirror
-//!   (`simloop-tokio`, under construction). They expand to calls of
-//!   `::simloop_tokio::__private::{test_main, block_on_main}`, which do not exist yet:
-//!   until the mirror provides them, only their argument parsing is usable (and tested).
+//!   (`simloop-tokio`). They expand to calls of
+//!   `::simloop_tokio::__private::{test_main, block_on_main}`.
+//! - [`macro@select`]: the mirror's `select!`, with the policy choosing the first branch
+//!   polled.
 //!
 //! Depend on `simloop` (whose default `macros` feature re-exports [`macro@test`]) rather
 //! than on this crate.
@@ -18,6 +19,7 @@
 use proc_macro::TokenStream;
 
 mod item;
+mod select;
 mod simloop_test;
 mod tokio_attr;
 
@@ -125,6 +127,37 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn tokio_test(args: TokenStream, item: TokenStream) -> TokenStream {
     tokio_attr::expand(tokio_attr::Kind::Test, args.into(), item.into()).into()
+}
+
+/// [`macro@tokio_test`], but the body runs once under FIFO (tokio's own current-thread
+/// order) through `CRATE::__private::test_fifo`, instead of being swept: the mirror's
+/// `simloop_tokio::fifo::test`, for tests that pin tokio's exact order.
+#[proc_macro_attribute]
+pub fn tokio_test_fifo(args: TokenStream, item: TokenStream) -> TokenStream {
+    tokio_attr::expand_with(
+        tokio_attr::Kind::Test,
+        "test_fifo",
+        args.into(),
+        item.into(),
+    )
+    .into()
+}
+
+/// The tokio mirror's `select!` (re-exported as `simloop_tokio::select`): tokio's
+/// syntax — `pattern = future (, if precondition)? => handler,` branches, an optional
+/// `else => handler`, an optional leading `biased;` — with the first branch polled
+/// chosen by `::simloop_tokio::__private::SelectStart` (the policy's choice, a rotation
+/// under FIFO) instead of a thread-local random number. At most 64 branches.
+///
+/// Every future is built (and every precondition evaluated) before the first poll; a
+/// branch whose precondition is false is never polled; a ready branch whose pattern
+/// does not match is disabled and the scan goes on; with every branch disabled, `else`
+/// runs, and without `else` it panics "all branches are disabled and there is no else
+/// branch". Handlers run outside the polling, so `?`, `return`, `break` and `continue`
+/// in them act on the enclosing function or loop.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
 }
 
 /// The tokio mirror's `#[tokio::main]`: the arguments of [`macro@tokio_test`] (default

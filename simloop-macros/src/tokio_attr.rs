@@ -311,13 +311,30 @@ impl Options {
 /// The attribute's whole job on `proc_macro2` tokens. On an error: the error, then the
 /// item unchanged.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(kind, args, item.clone()) {
+    expand_with(kind, "test_main", args, item)
+}
+
+/// [`expand`], with `runner` (a function of `CRATE::__private`) running a test body:
+/// `test_main` sweeps it, `test_fifo` runs it once under FIFO.
+pub(crate) fn expand_with(
+    kind: Kind,
+    runner: &str,
+    args: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    match try_expand(kind, runner, args, item.clone()) {
         Ok(tokens) => tokens,
         Err(e) => fallback(e, item),
     }
 }
 
-fn try_expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+fn try_expand(
+    kind: Kind,
+    runner: &str,
+    args: TokenStream,
+    item: TokenStream,
+) -> syn::Result<TokenStream> {
+    let runner = Ident::new(runner, Span::call_site());
     let macro_name = kind.macro_name();
     let f = TestFn::parse(item, macro_name)?;
     let parsed = Args::parse(args, kind)?;
@@ -341,7 +358,7 @@ fn try_expand(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<T
                 #[::core::prelude::v1::test]
                 #vis fn #name() {
                     #body
-                    #krate::__private::test_main(#opts, #body_name)
+                    #krate::__private::#runner(#opts, #body_name)
                 }
             })
         }
@@ -618,6 +635,7 @@ mod tests {
     fn main_refuses_arguments_only_on_main() {
         let e = try_expand(
             Kind::Main,
+            "test_main",
             quote!(),
             quote!(
                 async fn main(x: u8) {}
@@ -627,6 +645,7 @@ mod tests {
         assert!(e.to_string().contains("`main` takes no arguments"), "{e}");
         assert!(try_expand(
             Kind::Main,
+            "test_main",
             quote!(),
             quote!(
                 async fn run(x: u8) -> u8 {
@@ -641,6 +660,7 @@ mod tests {
     fn test_refuses_inputs_and_a_second_test_attribute() {
         let e = try_expand(
             Kind::Test,
+            "test_main",
             quote!(),
             quote!(
                 async fn t(x: u8) {}
@@ -654,6 +674,7 @@ mod tests {
         );
         let e = try_expand(
             Kind::Test,
+            "test_main",
             quote!(),
             quote!(
                 #[::core::prelude::v1::test]
@@ -664,6 +685,7 @@ mod tests {
         assert!(e.to_string().contains("second test attribute"), "{e}");
         let e = try_expand(
             Kind::Test,
+            "test_main",
             quote!(),
             quote!(
                 fn t() {}

@@ -27,6 +27,7 @@ use crate::time::instant::Instant;
 use crate::trace::origin::{Origin, What};
 use crate::trace::Trace;
 
+pub(crate) mod block_on;
 pub(crate) mod builder;
 pub(crate) mod close;
 pub(crate) mod core;
@@ -217,11 +218,25 @@ impl EventLoop {
     where
         F: Future + 'static,
     {
+        self.run_main_with(fut, origin, &mut None)
+    }
+
+    /// [`run_main`](EventLoop::run_main), with `main` (if any) polled in place of the main
+    /// task's own future (see [`block_on`](EventLoop::block_on)).
+    pub(crate) fn run_main_with<F>(
+        &self,
+        fut: F,
+        origin: Origin,
+        main: &mut step::MainPoll<'_>,
+    ) -> Result<F::Output, LoopError>
+    where
+        F: Future + 'static,
+    {
         let inner = &self.inner;
         let guard = inner.enter()?;
         let task = inner.spawn(None, fut, origin);
         inner.main_task.set(Some(task.id()));
-        let exit = inner.run_steps();
+        let exit = inner.run_steps(main);
         let (step, time) = (inner.core().steps, inner.now());
         let err = match exit {
             Exit::Stopped if task.is_done() => None,
@@ -260,7 +275,7 @@ impl EventLoop {
     pub fn run_forever(&self) -> Result<(), LoopError> {
         let inner = &self.inner;
         let guard = inner.enter()?;
-        let exit = inner.run_steps();
+        let exit = inner.run_steps(&mut None);
         let time = inner.now();
         let r = match exit {
             Exit::Stopped => Ok(()),

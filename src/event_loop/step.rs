@@ -17,7 +17,7 @@
 use std::cell::RefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use super::core::{task_candidate, Core};
 use super::handle::Action;
@@ -39,6 +39,10 @@ fn name_items(e: LoopError, core: &Core) -> LoopError {
     crate::policy::with_origins(e, core.ready.candidates(), &core.trace)
 }
 
+/// A main future polled in place of the main task's own (see `EventLoop::block_on`):
+/// it may borrow from the caller's stack, so it is passed down rather than stored.
+pub(crate) type MainPoll<'a> = Option<&'a mut dyn FnMut(&mut Context<'_>) -> Poll<()>>;
+
 /// Why [`Inner::run_steps`] returned.
 pub(crate) enum Exit {
     Stopped,
@@ -49,7 +53,7 @@ pub(crate) enum Exit {
 
 impl Inner {
     /// Runs steps until the loop stops, idles, fails or spends its step budget.
-    pub(crate) fn run_steps(self: &Rc<Self>) -> Exit {
+    pub(crate) fn run_steps(self: &Rc<Self>, main: &mut MainPoll<'_>) -> Exit {
         let mut first = true;
         let mut budget = self.max_steps;
         loop {
@@ -79,7 +83,7 @@ impl Inner {
             }
             budget -= 1;
             match self.decide(&mut core) {
-                Ok(item) => self.run_item(core, item),
+                Ok(item) => self.run_item(core, item, main),
                 // The policy failed before taking an item: the candidates are still in
                 // the ready set, to name in a divergence error.
                 Err(e) => return Exit::Failed(name_items(e, &core)),
@@ -168,9 +172,14 @@ impl Inner {
 
     /// Step 5: runs the chosen item and records it.
     #[inline(always)]
-    fn run_item(self: &Rc<Self>, mut core: RefMut<'_, Core>, c: Candidate) {
+    fn run_item(
+        self: &Rc<Self>,
+        mut core: RefMut<'_, Core>,
+        c: Candidate,
+        main: &mut MainPoll<'_>,
+    ) {
         match c.kind {
-            CandidateKind::Task => self.run_task(core, c.slot as usize),
+            CandidateKind::Task => self.run_task(core, c.slot as usize, main),
             CandidateKind::Callback | CandidateKind::Timer => {
                 let cell = core.handles.free(c.slot);
                 let kind = match c.kind {
@@ -200,8 +209,14 @@ impl Inner {
     }
 
     /// Polls the task in slot `index` once — or, if its cancellation was requested, drops
-    /// its future instead — and completes it if that ended it.
-    fn run_task(self: &Rc<Self>, mut core: RefMut<'_, Core>, index: usize) {
+    /// its future instead — and completes it if that ended it. The main task of a
+    /// `block_on` run polls the caller's future (`main`) instead of its own.
+    fn run_task(
+        self: &Rc<Self>,
+        mut core: RefMut<'_, Core>,
+        index: usize,
+        main: &mut MainPoll<'_>,
+    ) {
         let t = core.tasks.at(index);
         t.scheduled = false;
         t.polling = true;
@@ -218,7 +233,18 @@ impl Inner {
             }
             self.current
                 .set(u64::from(id.as_u32()) << 32 | index as u64);
-            let r = catch_unwind(AssertUnwindSafe(|| obj.poll_step()));
+            let r = match main {
+                // The stand-in's own future completes once the caller's has.
+                Some(m) if self.main_task.get() == Some(id) => {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        match m(&mut Context::from_waker(&h.waker)) {
+                            Poll::Ready(()) => obj.poll_step(),
+                            Poll::Pending => Poll::Pending,
+                        }
+                    }))
+                }
+                _ => catch_unwind(AssertUnwindSafe(|| obj.poll_step())),
+            };
             self.current.set(0);
             match r {
                 // The trace's poll record already says "pending".

@@ -38,6 +38,19 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(None, Some(deadline), What::Sleep)
 }
 
+/// [`sleep_until`], noting `at` (not the caller) as where it was made: for wrappers such
+/// as the tokio mirror, whose users' call sites are the interesting ones.
+#[doc(hidden)]
+pub fn sleep_until_from(deadline: Instant, at: &'static Location<'static>) -> Sleep {
+    Sleep {
+        delay: None,
+        deadline: Some(deadline),
+        state: SleepState::Init,
+        at,
+        what: What::Sleep,
+    }
+}
+
 /// Yields to the loop exactly once (asyncio's `sleep(0)`): the task's next step is queued
 /// at the tail of the ready queue, after everything already queued.
 ///

@@ -1,15 +1,5 @@
-//! Signature parity (issue 11): every path the mirror must provide, pinned to a concrete
-//! type or function-pointer signature, with its auto traits. Compiled against real tokio
-//! today; against the mirror later by changing the one `extern crate` line. Drift in a
-//! name, a signature, a bound or an auto trait is then a compile error.
-//!
-//! Generic functions are pinned at one concrete instantiation (futures are
-//! `Ready<u32>`, closures `fn() -> u32`); `async fn`s, whose future types cannot be
-//! named, are pinned by their output and by `Send`.
-
-#![allow(dead_code, clippy::type_complexity)]
-
-extern crate tokio; // the switch: `extern crate simloop_tokio as tokio;`
+// The signature-parity file's items, included by `signatures_real.rs` (real tokio) and
+// `signatures_mirror.rs` (the mirror, switched by `extern crate simloop_tokio as tokio;`).
 
 use std::any::Any;
 use std::future::{Future, Ready};
