@@ -17,8 +17,11 @@ const TOKIO_RUNTIME_MESSAGES: [&str; 2] = [
 ];
 
 /// The hint for [`TOKIO_RUNTIME_MESSAGES`].
-pub(crate) const TOKIO_HINT: &str = "this code calls tokio's runtime; run it under the tokio \
-     mirror (`extern crate simloop_tokio as tokio;`) or use simloop's equivalents";
+pub(crate) const TOKIO_HINT: &str = "real tokio's runtime was called inside the simulation \
+     (tokio's \"there is no reactor running\"): switch the crate to the tokio mirror with \
+     `extern crate simloop_tokio as tokio;` at its root; if the crate already has it, the call \
+     comes from a dependency, or a module compiled without the alias, that names real tokio \
+     itself: move that call behind the alias or replace it in the simulation";
 
 /// The cause of a failing run, as the report shows it.
 pub(crate) struct Cause {
