@@ -198,10 +198,13 @@ impl Select {
         quote! {{
             #[allow(non_camel_case_types, dead_code)]
             enum __SimloopOut<#(#generics),*> { #(#variants(#generics),)* Disabled }
+            // The futures live in this block only: they are dropped before a handler
+            // runs, so a handler may use what they borrowed (as with tokio).
+            let __simloop_out = {
             let mut __simloop_disabled: u64 = 0;
             #(#conds)*
             #(#builds)*
-            let __simloop_out = ::core::future::poll_fn(|__simloop_cx| {
+            ::core::future::poll_fn(|__simloop_cx| {
                 if #krate::select_budget(__simloop_cx).is_pending() {
                     return ::core::task::Poll::Pending;
                 }
@@ -228,7 +231,8 @@ impl Select {
                     ::core::task::Poll::Pending
                 }
             })
-            .await;
+            .await
+            };
             match __simloop_out {
                 #(#arms)*
                 __SimloopOut::Disabled => #otherwise,

@@ -43,7 +43,8 @@
 //!   (all but `Duration`), [`runtime`] (`Builder`, `Runtime`, `Handle`, `EnterGuard`),
 //!   [`select!`], `#[tokio::test]`, `#[tokio::main]`.
 //! - Re-exported from real tokio unchanged, so types match the rest of the program:
-//!   [`sync`], [`io`] (traits and in-memory helpers such as `duplex`), [`join!`],
+//!   [`sync`] (all but `sync::watch`, whose real version wakes receivers in a random
+//!   order: the mirror wraps it), [`io`] (traits and in-memory helpers such as `duplex`), [`join!`],
 //!   [`try_join!`], [`pin!`], [`task_local!`] with `task::LocalKey` and
 //!   `task::futures`. They need no runtime. (tokio's cooperative budget inside `sync`
 //!   types is tokio-internal and does not apply under the mirror.)
@@ -76,6 +77,7 @@ pub mod net;
 pub mod process;
 pub mod runtime;
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 mod unsupported;
@@ -85,9 +87,6 @@ mod unsupported;
 pub mod __private;
 
 pub use task::spawn;
-
-/// tokio's `sync` module, re-exported unchanged (runtime-free).
-pub use tokio::sync;
 
 /// tokio's `io` module (traits and helpers), re-exported unchanged.
 pub use tokio::io;

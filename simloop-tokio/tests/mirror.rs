@@ -420,3 +420,69 @@ mod resolution {
         );
     }
 }
+
+/// Eight receivers wait on one `watch` channel; one send wakes them. Real tokio files
+/// them under random wait lists, so the order would differ from run to run; the
+/// mirror's `watch` wakes them in the order they waited.
+async fn watch_wake_order() -> Vec<usize> {
+    let (tx, rx) = tokio::sync::watch::channel(0);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut hs = Vec::new();
+    for i in 0..8 {
+        let mut rx = rx.clone();
+        let log = log.clone();
+        hs.push(tokio::spawn(async move {
+            rx.changed().await.unwrap();
+            log.lock().unwrap().push(i);
+            assert_eq!(*rx.borrow(), 1);
+        }));
+    }
+    tokio::task::yield_now().await;
+    tx.send(1).unwrap();
+    for h in hs {
+        h.await.unwrap();
+    }
+    let v = log.lock().unwrap().clone();
+    v
+}
+
+#[test]
+fn watch_wakes_receivers_in_a_deterministic_order() {
+    let fifo = simloop::EventLoop::builder().build();
+    assert_eq!(
+        fifo.block_on(watch_wake_order()).unwrap(),
+        (0..8).collect::<Vec<_>>()
+    );
+    for seed in 0..30 {
+        let a = simloop::EventLoop::builder().seed(seed).build();
+        let b = simloop::EventLoop::builder().seed(seed).build();
+        assert_eq!(
+            a.block_on(watch_wake_order()).unwrap(),
+            b.block_on(watch_wake_order()).unwrap()
+        );
+        assert_eq!(a.trace().to_string(), b.trace().to_string());
+    }
+    // `wait_for`, closing, and an unseen value after the close.
+    let lp = simloop::EventLoop::builder().build();
+    lp.block_on(async {
+        let (tx, mut rx) = tokio::sync::watch::channel(0);
+        let waiter = tokio::spawn(async move {
+            let v = *rx.wait_for(|v| *v >= 2).await.unwrap();
+            (v, rx)
+        });
+        for v in 1..=3 {
+            tx.send(v).unwrap();
+            tokio::task::yield_now().await;
+        }
+        let (v, mut rx) = waiter.await.unwrap();
+        assert_eq!(v, 2);
+        tx.send(4).unwrap();
+        drop(tx);
+        assert!(
+            rx.changed().await.is_ok(),
+            "an unseen value survives the close"
+        );
+        assert!(rx.changed().await.is_err(), "then the close is seen");
+    })
+    .unwrap();
+}
