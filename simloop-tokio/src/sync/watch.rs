@@ -191,7 +191,7 @@ impl<T> Receiver<T> {
 
     /// `true` once every sender is gone.
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.inner.has_changed().is_err()
     }
 
     /// Marks the current value unseen.
@@ -215,8 +215,8 @@ impl<T> Receiver<T> {
                 self.inner.mark_unchanged();
                 return Poll::Ready(Ok(()));
             }
-            if self.inner.is_closed() {
-                return Poll::Ready(self.inner.has_changed().map(|_| ()));
+            if let Err(closed) = self.inner.has_changed() {
+                return Poll::Ready(Err(closed));
             }
             self.waiters.add(cx.waker());
             Poll::Pending
