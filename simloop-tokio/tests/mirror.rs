@@ -227,6 +227,26 @@ fn a_sweep_finds_a_tokio_interleaving_bug_names_its_tasks_and_replays_it() {
     assert_eq!(again.message, f.message);
 }
 
+#[test]
+fn exhaustive_search_and_fuzzer_schedules_drive_tokio_code_too() {
+    let dir = std::env::temp_dir().join("simloop-tokio-mirror-tests");
+    let f = simloop::Builder::new()
+        .name("lost_update_explore")
+        .trace_dir(&dir)
+        .try_check_all(lost_update)
+        .unwrap_err();
+    assert!(f.message.contains("lost an update"), "{}", f.message);
+    let found = (0_u8..64).any(|b| {
+        simloop::Builder::new()
+            .name("lost_update_fuzz")
+            .trace_dir(&dir)
+            .shrink(false)
+            .try_fuzz_check(&[b, b.wrapping_mul(37), 0x5a, b ^ 0xff], lost_update)
+            .is_err()
+    });
+    assert!(found, "some fuzzer input schedules the bug");
+}
+
 // `#[tokio::test]` under the alias is a sweep: the bug FIFO hides is found and reported
 // with its replay line.
 #[tokio::test]
