@@ -15,8 +15,6 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::task::Id;
-
 /// tokio's text for every call that needs a runtime and has none.
 pub(crate) const CONTEXT_MISSING: &str =
     "there is no reactor running, must be called from the context of a Tokio 1.x runtime";
@@ -65,11 +63,11 @@ impl RunState {
         rs
     }
 
-    /// The next task id of this run.
-    pub(crate) fn next_task_id(&self) -> Id {
+    /// The next task id of this run (from 1).
+    pub(crate) fn next_task_number(&self) -> u64 {
         let n = self.last_task.get() + 1;
         self.last_task.set(n);
-        Id::from_u64(n)
+        n
     }
 }
 
@@ -77,9 +75,13 @@ impl Drop for RunState {
     fn drop(&mut self) {
         let id = self.id;
         let _ = RUNS.try_with(|r| r.borrow_mut().remove(&id));
-        crate::task::slot::forget_run(id);
-        crate::time::sleep::forget_run(id);
     }
+}
+
+/// `true` once run `id` has ended (its state is gone). The tables keyed by run (task
+/// slots, timers) drop such runs' entries when the next run starts using them.
+pub(crate) fn has_ended(id: u64) -> bool {
+    find(id).is_none()
 }
 
 /// The run the calling code is in, if any (see the module docs).

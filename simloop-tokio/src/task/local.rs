@@ -8,15 +8,16 @@
 //! Differences from tokio: once started, local tasks are scheduled by the loop like all
 //! others — also while their set is not being driven.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
+use super::local_state::{current_set, LocalInner, SetLocal};
 use super::raw::{spawn_in, start};
 use super::slot::{self, Slot};
 use super::JoinHandle;
@@ -26,73 +27,6 @@ use crate::runtime::Runtime;
 /// tokio's text for `spawn_local` outside a `LocalSet`.
 const NO_LOCAL_SET: &str =
     "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`";
-
-thread_local! {
-    static CURRENT: RefCell<Option<Rc<LocalInner>>> = const { RefCell::new(None) };
-}
-
-/// Makes a set current for the guard's life (`None`: keeps the caller's).
-pub(crate) struct SetLocal(Option<Option<Rc<LocalInner>>>);
-
-impl SetLocal {
-    pub(crate) fn new(local: Option<Rc<LocalInner>>) -> SetLocal {
-        match local {
-            Some(l) => SetLocal(Some(CURRENT.with(|c| c.replace(Some(l))))),
-            None => SetLocal(None),
-        }
-    }
-}
-
-impl Drop for SetLocal {
-    fn drop(&mut self) {
-        if let Some(old) = self.0.take() {
-            let _ = CURRENT.try_with(|c| c.replace(old));
-        }
-    }
-}
-
-type Pending = Box<dyn FnOnce(&Rc<context::RunState>, &Rc<LocalInner>)>;
-
-/// A set's shared state.
-pub(crate) struct LocalInner {
-    /// Tasks spawned before a runtime existed, started when the set is first driven.
-    pending: RefCell<Vec<Pending>>,
-    /// Slot keys of the set's tasks (for aborting them when the set is dropped).
-    keys: RefCell<Vec<u64>>,
-    /// Tasks started and not finished.
-    live: Cell<usize>,
-    /// Whoever awaits the set itself.
-    waker: RefCell<Option<Waker>>,
-}
-
-impl LocalInner {
-    pub(crate) fn task_started(&self, key: u64) {
-        self.keys.borrow_mut().push(key);
-        self.live.set(self.live.get() + 1);
-    }
-
-    pub(crate) fn task_finished(&self) {
-        self.live.set(self.live.get().saturating_sub(1));
-        if self.live.get() == 0 {
-            let w = self.waker.borrow_mut().take();
-            if let Some(w) = w {
-                w.wake();
-            }
-        }
-    }
-
-    /// Starts the tasks spawned before a runtime existed.
-    fn start_pending(self: &Rc<Self>) {
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        if pending.is_empty() {
-            return;
-        }
-        let rs = context::expect_current();
-        for p in pending {
-            p(&rs, self);
-        }
-    }
-}
 
 /// A set of `!Send` tasks (tokio's `task::LocalSet`).
 pub struct LocalSet {
@@ -104,12 +38,7 @@ impl LocalSet {
     /// A new, empty set (needs no runtime).
     pub fn new() -> LocalSet {
         LocalSet {
-            inner: Rc::new(LocalInner {
-                pending: RefCell::new(Vec::new()),
-                keys: RefCell::new(Vec::new()),
-                live: Cell::new(0),
-                waker: RefCell::new(None),
-            }),
+            inner: Rc::new(LocalInner::new()),
             _not_send: PhantomData,
         }
     }
@@ -129,12 +58,9 @@ impl LocalSet {
                 let slot = Slot::<F::Output>::insert(id, 0);
                 let key = slot.key;
                 let at = Location::caller();
-                self.inner
-                    .pending
-                    .borrow_mut()
-                    .push(Box::new(move |rs, local| {
-                        start_at(rs, future, local.clone(), slot, at)
-                    }));
+                self.inner.defer(Box::new(move |rs, local| {
+                    start_at(rs, future, local.clone(), slot, at)
+                }));
                 JoinHandle::new(key, id)
             }
         }
@@ -205,18 +131,13 @@ impl Future for LocalSet {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         self.inner.start_pending();
-        if self.inner.live.get() == 0 {
-            return Poll::Ready(());
-        }
-        *self.inner.waker.borrow_mut() = Some(cx.waker().clone());
-        Poll::Pending
+        self.inner.poll_idle(cx)
     }
 }
 
 impl Drop for LocalSet {
     fn drop(&mut self) {
-        self.inner.pending.borrow_mut().clear();
-        let keys = std::mem::take(&mut *self.inner.keys.borrow_mut());
+        let keys = self.inner.forget();
         for k in keys {
             if let Some(s) = slot::find(k) {
                 s.abort();
@@ -269,7 +190,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let Some(local) = CURRENT.with(|c| c.borrow().clone()) else {
+    let Some(local) = current_set() else {
         panic!("{NO_LOCAL_SET}");
     };
     let rs = context::expect_current();

@@ -7,6 +7,7 @@ mod id;
 mod join_handle;
 mod join_set;
 pub(crate) mod local;
+mod local_state;
 mod raw;
 pub(crate) mod slot;
 mod yield_now;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::id::SetCurrent;
-use super::local::{LocalInner, SetLocal};
+use super::local_state::{LocalInner, SetLocal};
 use super::slot::Slot;
 use super::{Id, JoinError, JoinHandle};
 use crate::context::RunState;
@@ -97,7 +97,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let id = rs.next_task_id();
+    let id = Id::from_u64(rs.next_task_number());
     let slot = Slot::<F::Output>::insert(id, rs.id);
     start(rs, fut, kind, local, slot.clone(), Location::caller());
     JoinHandle::new(slot.key, id)

@@ -13,7 +13,7 @@
 //!
 //! **Taken**: the output went to the `JoinHandle`. A slot leaves the table when it is
 //! finished and its `JoinHandle` is gone (taken, or dropped: the task was detached), or
-//! when its run ends.
+//! once its run has ended (when the next run starts spawning).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -29,6 +29,9 @@ static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 thread_local! {
     static SLOTS: RefCell<BTreeMap<u64, Rc<dyn AnySlot>>> = const { RefCell::new(BTreeMap::new()) };
     static STAMP: Cell<u64> = const { Cell::new(0) };
+    /// The run of the last slot inserted: when another run starts inserting, the slots
+    /// of ended runs leave the table.
+    static LAST_RUN: Cell<u64> = const { Cell::new(0) };
 }
 
 /// One task's output slot.
@@ -64,6 +67,9 @@ pub(crate) trait AnySlot {
 impl<T: 'static> Slot<T> {
     /// A new slot in this thread's table.
     pub(crate) fn insert(id: Id, run: u64) -> Rc<Slot<T>> {
+        if run != 0 && LAST_RUN.with(|l| l.replace(run)) != run {
+            forget_ended_runs();
+        }
         let slot = Rc::new(Slot {
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             id,
@@ -162,12 +168,19 @@ impl<T: 'static> AnySlot for Slot<T> {
     }
 }
 
-/// The slot of `key`, if it is still in this thread's table.
+/// The slot of `key`, if it is still in this thread's table and its run has not ended.
 pub(crate) fn find(key: u64) -> Option<Rc<dyn AnySlot>> {
-    SLOTS
+    let slot = SLOTS
         .try_with(|s| s.borrow().get(&key).cloned())
         .ok()
-        .flatten()
+        .flatten()?;
+    let run = slot.run();
+    if run != 0 && crate::context::has_ended(run) {
+        slot.forget_task();
+        remove(key);
+        return None;
+    }
+    Some(slot)
 }
 
 fn remove(key: u64) {
@@ -178,15 +191,15 @@ fn remove(key: u64) {
     drop(gone);
 }
 
-/// A run ended: its slots leave the table (their tasks' futures are dropped with the
-/// loop; a handle kept past the run finds nothing and says so).
-pub(crate) fn forget_run(run: u64) {
+/// The slots of ended runs leave the table (their tasks' futures were dropped with the
+/// loop; a handle kept past its run finds nothing and says so).
+fn forget_ended_runs() {
     let gone: Vec<Rc<dyn AnySlot>> = SLOTS
         .try_with(|s| {
             let mut s = s.borrow_mut();
             let keys: Vec<u64> = s
                 .iter()
-                .filter(|(_, v)| v.run() == run)
+                .filter(|(_, v)| v.run() != 0 && crate::context::has_ended(v.run()))
                 .map(|(k, _)| *k)
                 .collect();
             keys.iter().filter_map(|k| s.remove(k)).collect()

@@ -38,16 +38,19 @@ struct Entry {
 
 thread_local! {
     static TIMERS: RefCell<BTreeMap<u64, Entry>> = const { RefCell::new(BTreeMap::new()) };
+    /// The run of the last timer registered (see `forget_ended_runs`).
+    static LAST_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// A run ended: its timers go (their simloop sleeps are cancelled with the loop).
-pub(crate) fn forget_run(run: u64) {
+/// The timers of ended runs go (a `Sleep` dropped on another thread leaves its entry
+/// here): checked when another run starts registering timers.
+fn forget_ended_runs() {
     let gone: Vec<Entry> = TIMERS
         .try_with(|t| {
             let mut t = t.borrow_mut();
             let keys: Vec<u64> = t
                 .iter()
-                .filter(|(_, e)| e.run == run)
+                .filter(|(_, e)| context::has_ended(e.run))
                 .map(|(k, _)| *k)
                 .collect();
             keys.iter().filter_map(|k| t.remove(k)).collect()
@@ -171,6 +174,9 @@ impl Future for Sleep {
         let key = match this.timer.0 {
             Some(k) => k,
             None => {
+                if LAST_RUN.with(|l| l.replace(rs.id)) != rs.id {
+                    forget_ended_runs();
+                }
                 let k = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
                 let sleep = simloop::__private::sleep_until_from(
                     simloop::Instant::from_nanos(wake),
