@@ -408,6 +408,17 @@ fn a_handle_kept_past_its_runtime_says_so() {
 }
 
 #[test]
+fn runtime_new_has_timers() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let took = rt.block_on(async {
+        let t = tokio::time::Instant::now();
+        tokio::time::sleep(ms(7)).await;
+        t.elapsed()
+    });
+    assert_eq!(took, ms(7));
+}
+
+#[test]
 fn timers_need_enable_time_as_in_tokio() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()

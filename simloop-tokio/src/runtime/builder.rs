@@ -98,7 +98,7 @@ impl Builder {
     /// # Errors
     /// Never; the `Result` is tokio's signature.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        Ok(Runtime::new(self.enable_time, self.start_paused))
+        Ok(Runtime::with(self.enable_time, self.start_paused))
     }
 }
 

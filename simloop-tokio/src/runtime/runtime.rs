@@ -36,7 +36,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub(crate) fn new(timers: bool, paused: bool) -> Runtime {
+    pub(crate) fn with(timers: bool, paused: bool) -> Runtime {
         let lp = simloop::EventLoop::new();
         let rs = RunState::new(lp, paused);
         rs.timers.set(timers);
@@ -45,6 +45,15 @@ impl Runtime {
         Runtime {
             handle: Handle::new(id),
         }
+    }
+
+    /// A runtime with timers on (tokio's `Runtime::new`, there a multi-thread one; here
+    /// the same single simulated thread as every runtime).
+    ///
+    /// # Errors
+    /// Never; the `Result` is tokio's signature.
+    pub fn new() -> std::io::Result<Runtime> {
+        Ok(Runtime::with(true, false))
     }
 
     /// Runs `future` to completion on the simulated loop, with the other tasks.

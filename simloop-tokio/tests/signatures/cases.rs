@@ -290,6 +290,8 @@ fn runtime() {
     let _: fn(&mut B) -> &mut B = B::enable_time;
     let _: fn(&mut B, bool) -> &mut B = B::start_paused;
     let _: fn(&mut B) -> std::io::Result<R> = B::build;
+    let _: fn() -> std::io::Result<R> = R::new;
+    let _: fn() -> B = B::new_multi_thread;
     send::<R>();
     sync::<R>();
     let _: fn(&R, Fut) -> u32 = R::block_on::<Fut>;
