@@ -434,8 +434,20 @@ pub(crate) fn binary_name() -> Option<String> {
     })
 }
 
-/// `ENV cargo test <target> -- <test> --exact`, guessing the target from the running
-/// test binary's name.
+/// The running test's package, when it is a member of a workspace rooted above it (so a
+/// replay line run from the workspace root must name it with `-p`); `None` for a package
+/// that is its own root, whose lines stay as they were.
+fn member_package() -> Option<String> {
+    let pkg = std::env::var("CARGO_PKG_NAME").ok()?;
+    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let in_workspace = dir.ancestors().skip(1).any(|d| {
+        std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+    });
+    in_workspace.then_some(pkg)
+}
+
+/// `ENV cargo test [-p <package>] <target> -- <test> --exact`, guessing the target from
+/// the running test binary's name.
 pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
     let target = std::env::current_exe().ok().and_then(|exe| {
         let stem = exe.file_stem()?.to_str()?.to_owned();
@@ -461,10 +473,17 @@ pub(crate) fn cargo_test_line(env_part: &str, test: &str) -> String {
         })
     });
     let mut line = format!("{env_part} cargo test");
+    let package = member_package();
+    if let Some(p) = &package {
+        line.push_str(&format!(" -p {p}"));
+    }
     if let Some(t) = target {
         if t.starts_with("--example") {
             // An example is run, not tested.
-            return format!("{env_part} cargo run {t}");
+            return match &package {
+                Some(p) => format!("{env_part} cargo run -p {p} {t}"),
+                None => format!("{env_part} cargo run {t}"),
+            };
         }
         line.push(' ');
         line.push_str(&t);
