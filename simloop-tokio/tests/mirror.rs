@@ -440,6 +440,8 @@ mod resolution {
 
     #[tokio::test]
     async fn submodule_paths_macros_and_attributes_resolve_to_the_mirror() {
+        // Absolute paths too: the alias is in the extern prelude.
+        let _: simloop_tokio::time::Instant = ::tokio::time::Instant::now();
         let h = tokio::spawn(async { 1_u8 });
         is_the_mirrors(Instant::now(), &h);
         let (a, b) = tokio::join!(h, async { 2_u8 });
