@@ -6,7 +6,7 @@
 //! inputs that reached new code: each step of the chain is new coverage, so the fuzzer
 //! climbs it one decision at a time.
 //!
-//! - [`Bytes`](crate::Bytes): a [`Policy`](crate::Policy) that takes every scheduling choice (which runnable task,
+//! - [`Bytes`]: a [`Policy`](crate::Policy) that takes every scheduling choice (which runnable task,
 //!   callback or due timer runs next — including which of several timers due at the same
 //!   instant) from the fuzzer's bytes. When the bytes run out it falls back to FIFO
 //!   (asyncio's order), so *every* input is a valid schedule and a short input means "few

@@ -54,7 +54,7 @@ pub(crate) enum Seeds {
 /// ```
 ///
 /// Terminals come in pairs: [`check`](Builder::check) prints the report and panics,
-/// [`try_check`](Builder::try_check) returns the [`Failure`]; likewise
+/// [`try_check`](Builder::try_check) returns the [`Failure`](crate::Failure); likewise
 /// [`check_all`](Builder::check_all)/[`try_check_all`](Builder::try_check_all) and
 /// [`fuzz_check`](Builder::fuzz_check)/[`try_fuzz_check`](Builder::try_fuzz_check). To
 /// configure one loop instead, use [`EventLoop::builder`](crate::EventLoop::builder).

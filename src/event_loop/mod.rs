@@ -172,7 +172,7 @@ impl Drop for RunGuard {
 }
 
 impl EventLoop {
-    /// A new loop: [`Fifo`] unless `SIMLOOP_SEED` is set (then [`Random`] with that
+    /// A new loop: [`Fifo`](crate::Fifo) unless `SIMLOOP_SEED` is set (then [`Random`](crate::Random) with that
     /// seed). The same as [`new_event_loop`](crate::new_event_loop).
     ///
     /// # Panics
@@ -469,7 +469,7 @@ impl EventLoop {
         self.inner.lifecycle.is_closed()
     }
 
-    /// The seed of this loop's policy (`None` under [`Fifo`]).
+    /// The seed of this loop's policy (`None` under [`Fifo`](crate::Fifo)).
     pub fn seed(&self) -> Option<u64> {
         self.inner.seed
     }

@@ -47,7 +47,7 @@ impl fmt::Debug for PanicPayload {
     }
 }
 
-/// Why awaiting a [`Task`] gave no value.
+/// Why awaiting a [`Task`](crate::Task) gave no value.
 #[derive(Debug)]
 pub enum TaskError {
     /// The task was cancelled: its future was dropped before it completed.

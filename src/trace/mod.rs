@@ -2,8 +2,8 @@
 //!
 //! The loop appends 8-byte records on its hot path ([`Trace`]'s recording methods,
 //! here); [`Trace`] decodes them into [`Event`]s. Only [`format`] knows the text:
-//! it renders the stable, versioned format and parses it back. [`diff`] finds the first
-//! differing event of two traces; [`digest`] is the 64-bit FNV-1a fingerprint used for
+//! it renders the stable, versioned format and parses it back. `diff` finds the first
+//! differing event of two traces; `digest` is the 64-bit FNV-1a fingerprint used for
 //! cheap determinism checks (and by anything else in the crate that needs a stable hash).
 
 use std::collections::BTreeMap;
@@ -205,7 +205,7 @@ pub struct Event {
 /// The record of one run of the loop.
 ///
 /// Renders (via `Display`) to a stable, line-oriented text format and parses
-/// back from it (via [`FromStr`]); `parse(render(t)) == t` always holds.
+/// back from it (via [`FromStr`](std::str::FromStr)); `parse(render(t)) == t` always holds.
 ///
 /// The header `simloop-trace v1 policy=<name> seed=<n|none>` is followed by one line per
 /// event: `<step> <time> <event>`, where `<step>` is the step's own number for a step and
