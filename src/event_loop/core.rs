@@ -210,7 +210,8 @@ impl Core {
 
     /// The task of another loop that `h` (a task of this loop) was last seen awaiting.
     fn other_loop_task(&self, h: &Header) -> Option<OtherLoopTask> {
-        let awaited = h.awaiting.borrow().clone()?;
+        let awaited = h.awaiting.take()?;
+        h.awaiting.set(Some(awaited.clone()));
         let a = awaited.header();
         if a.link.ptr_eq(&h.link) {
             return None;

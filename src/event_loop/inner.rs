@@ -78,7 +78,7 @@ impl LoopLink for Inner {
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>) {
         if let Some(cur) = self.awaiting_task() {
             if !Rc::ptr_eq(&cur, &awaited) {
-                *cur.header().awaiting.borrow_mut() = Some(awaited);
+                cur.header().awaiting.set(Some(awaited));
             }
         }
     }

@@ -148,7 +148,7 @@ mod tests {
     use crate::task::header::{Header, LoopLink};
     use crate::task::link::Msg;
     use crate::task::state::Status;
-    use std::cell::RefCell;
+    use std::cell::Cell;
     use std::rc::Weak;
     use std::sync::Arc;
     use std::task::{Poll, Wake, Waker};
@@ -187,9 +187,9 @@ mod tests {
             key,
             name: None,
             status: Status::new(),
-            join_waker: RefCell::new(None),
-            awaiting: RefCell::new(None),
-            hook: RefCell::new(None),
+            join_waker: Cell::new(None),
+            awaiting: Cell::new(None),
+            hook: Cell::new(None),
             link,
             waker: Waker::from(Arc::new(NoWake)),
         }))

@@ -1,6 +1,6 @@
 //! Creating a task: a new id, a slab slot, its waker; its first step is posted.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,7 +32,6 @@ impl Inner {
         core.trace.note_task(id, origin.in_task(parent));
         let key = core.tasks.next_key();
         let waker = Waker::from(Arc::new(TaskWaker {
-            loop_id: self.id,
             key,
             remote: self.remote.clone(),
         }));
@@ -43,14 +42,14 @@ impl Inner {
                 key,
                 name,
                 status: Status::new(),
-                join_waker: RefCell::new(None),
-                awaiting: RefCell::new(None),
-                hook: RefCell::new(None),
+                join_waker: Cell::new(None),
+                awaiting: Cell::new(None),
+                hook: Cell::new(None),
                 link,
                 waker,
             },
             fut: RefCell::new(Some(Box::pin(fut))),
-            output: RefCell::new(None),
+            output: Cell::new(None),
         });
         core.tasks.insert(key, cell.clone());
         drop(core);

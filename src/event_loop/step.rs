@@ -228,9 +228,7 @@ impl Inner {
         let outcome = if h.status.is_cancel_requested() {
             None
         } else {
-            if h.awaiting.borrow().is_some() {
-                drop(h.awaiting.borrow_mut().take());
-            }
+            drop(h.awaiting.take());
             self.current
                 .set(u64::from(id.as_u32()) << 32 | index as u64);
             let r = match main {
@@ -305,18 +303,18 @@ impl Inner {
                 obj.set_failed(TaskError::Cancelled);
             }
         }
-        drop(h.awaiting.borrow_mut().take());
+        drop(h.awaiting.take());
         if self.main_task.get() == Some(h.id) {
             self.post_msg(Msg::Stop);
         }
-        let hook = h.hook.borrow_mut().take();
+        let hook = h.hook.take();
         if let Some(hook) = hook {
             hook.task_done(h, panic_msg.clone());
         }
         if let Some(msg) = panic_msg {
             h.report_if_unobserved(|| msg);
         }
-        let w = h.join_waker.borrow_mut().take();
+        let w = h.join_waker.take();
         if let Some(w) = w {
             w.wake();
         }

@@ -14,9 +14,8 @@ use super::registry;
 use super::remote::Remote;
 use crate::task::link::Msg;
 
-/// A task's own waker (made once, at spawn).
+/// A task's own waker (made once, at spawn). Its loop's id is the `Remote`'s.
 pub(crate) struct TaskWaker {
-    pub(crate) loop_id: u64,
     pub(crate) key: u64,
     pub(crate) remote: Arc<Remote>,
 }
@@ -26,7 +25,13 @@ impl Wake for TaskWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        match registry::find(self.loop_id) {
+        let loop_id = self.remote.loop_id;
+        // The common case — a task or timer of the running loop wakes one of its tasks —
+        // posts without cloning the loop's `Rc` (issue 12).
+        if registry::post_to_running(loop_id, Msg::Wake(self.key)) {
+            return;
+        }
+        match registry::find(loop_id) {
             Some(inner) => inner.post_msg(Msg::Wake(self.key)),
             None => self.remote.push(self.key),
         }

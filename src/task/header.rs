@@ -1,7 +1,7 @@
 //! The type-independent part of a task ([`Header`]) and the loop's view of it
 //! ([`TaskObj`]); [`LoopLink`], what a task may ask of its loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -41,10 +41,12 @@ pub(crate) struct Header {
     pub(crate) key: u64,
     pub(crate) name: Option<Rc<str>>,
     pub(crate) status: Status,
-    pub(crate) join_waker: RefCell<Option<Waker>>,
+    /// Woken when the task is done. Fields that are only ever replaced or taken are
+    /// `Cell`s (no borrow flag: 8 bytes and a check less each, issue 12).
+    pub(crate) join_waker: Cell<Option<Waker>>,
     /// The task this task was last seen awaiting (asyncio's `_fut_waiter` edge).
-    pub(crate) awaiting: RefCell<Option<Rc<dyn TaskObj>>>,
-    pub(crate) hook: RefCell<Option<Rc<dyn CompletionHook>>>,
+    pub(crate) awaiting: Cell<Option<Rc<dyn TaskObj>>>,
+    pub(crate) hook: Cell<Option<Rc<dyn CompletionHook>>>,
     pub(crate) link: Weak<dyn LoopLink>,
     /// The task's own waker (created once, at spawn).
     pub(crate) waker: Waker,
@@ -67,14 +69,14 @@ impl Header {
             return false;
         }
         self.request_cancel();
-        let mut next = self.awaiting.borrow_mut().take();
+        let mut next = self.awaiting.take();
         while let Some(child) = next {
             let h = child.header();
             if h.status.is_done() {
                 break;
             }
             h.request_cancel();
-            next = h.awaiting.borrow_mut().take();
+            next = h.awaiting.take();
         }
         true
     }
@@ -123,7 +125,7 @@ pub(crate) trait TaskObj {
 
 /// The output side of a task, as its [`Task`](crate::Task) handle sees it.
 pub(crate) trait Joinable<T>: TaskObj {
-    fn output(&self) -> &RefCell<Option<Result<T, TaskError>>>;
+    fn output(&self) -> &Cell<Option<Result<T, TaskError>>>;
     fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj>;
 }
 
@@ -132,7 +134,7 @@ pub(crate) trait Joinable<T>: TaskObj {
 pub(crate) struct TaskCell<F: Future> {
     pub(crate) header: Header,
     pub(crate) fut: RefCell<Option<Pin<Box<F>>>>,
-    pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
+    pub(crate) output: Cell<Option<Result<F::Output, TaskError>>>,
 }
 
 /// The waker of a task that never runs (see [`TaskCell::refused`]).
@@ -154,14 +156,14 @@ impl<F: Future> TaskCell<F> {
                 key: u64::MAX,
                 name,
                 status,
-                join_waker: RefCell::new(None),
-                awaiting: RefCell::new(None),
-                hook: RefCell::new(None),
+                join_waker: Cell::new(None),
+                awaiting: Cell::new(None),
+                hook: Cell::new(None),
                 link,
                 waker: Waker::from(std::sync::Arc::new(NoWake)),
             },
             fut: RefCell::new(None),
-            output: RefCell::new(Some(Err(TaskError::Cancelled))),
+            output: Cell::new(Some(Err(TaskError::Cancelled))),
         }
     }
 }
@@ -178,7 +180,7 @@ impl<F: Future + 'static> TaskObj for TaskCell<F> {
         let mut cx = Context::from_waker(&self.header.waker);
         match fut.as_mut().poll(&mut cx) {
             Poll::Ready(v) => {
-                *self.output.borrow_mut() = Some(Ok(v));
+                self.output.set(Some(Ok(v)));
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -189,12 +191,12 @@ impl<F: Future + 'static> TaskObj for TaskCell<F> {
         drop(f);
     }
     fn set_failed(&self, err: TaskError) {
-        *self.output.borrow_mut() = Some(Err(err));
+        self.output.set(Some(Err(err)));
     }
 }
 
 impl<F: Future + 'static> Joinable<F::Output> for TaskCell<F> {
-    fn output(&self) -> &RefCell<Option<Result<F::Output, TaskError>>> {
+    fn output(&self) -> &Cell<Option<Result<F::Output, TaskError>>> {
         &self.output
     }
     fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj> {
