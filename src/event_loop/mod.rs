@@ -134,6 +134,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         every_step,
         shutdown: Cell::new(None),
         refused: RefCell::new(Vec::new()),
+        probe: Cell::new(None),
     });
     registry::register(id, &inner);
     EventLoop { inner }

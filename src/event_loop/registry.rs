@@ -27,16 +27,17 @@ pub(crate) fn running() -> Option<Rc<Inner>> {
         .flatten()
 }
 
-/// Posts `msg` to the running loop if it is loop `id`; `false` (nothing posted) if the
-/// running loop is another one, or none. The same as `find(id)?.post_msg(msg)` for the
-/// running loop, without the `Rc` clone: the wake path of every step.
+/// Wakes the task with slab key `key` of the running loop if that is loop `id`; `false`
+/// (nothing done) if the running loop is another one, or none. The same as
+/// `find(id)?.post_msg(Msg::Wake(key))` for the running loop, without the `Rc` clone:
+/// the wake path of every step.
 #[inline]
-pub(crate) fn post_to_running(id: u64, msg: Msg) -> bool {
+pub(crate) fn wake_on_running(id: u64, key: u64) -> bool {
     RUNNING
         .try_with(|r| match r.try_borrow() {
             Ok(r) => match &*r {
                 Some(inner) if inner.id == id => {
-                    inner.post_msg(msg);
+                    inner.post_msg(Msg::Wake(key));
                     true
                 }
                 _ => false,

@@ -150,8 +150,7 @@ mod tests {
     use crate::task::state::Status;
     use std::cell::Cell;
     use std::rc::Weak;
-    use std::sync::Arc;
-    use std::task::{Poll, Wake, Waker};
+    use std::task::{Poll, Waker};
 
     struct NoLoop;
     impl LoopLink for NoLoop {
@@ -163,17 +162,12 @@ mod tests {
         }
     }
 
-    struct NoWake;
-    impl Wake for NoWake {
-        fn wake(self: Arc<Self>) {}
-    }
-
     struct Dummy(Header);
     impl TaskObj for Dummy {
         fn header(&self) -> &Header {
             &self.0
         }
-        fn poll_step(&self) -> Poll<()> {
+        fn poll_step(&self, _: &Waker) -> Poll<()> {
             Poll::Pending
         }
         fn drop_future(&self) {}
@@ -191,7 +185,7 @@ mod tests {
             awaiting: Cell::new(None),
             hook: Cell::new(None),
             link,
-            waker: Waker::from(Arc::new(NoWake)),
+            waker: std::cell::OnceCell::new(),
         }))
     }
 

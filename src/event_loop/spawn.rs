@@ -1,13 +1,10 @@
-//! Creating a task: a new id, a slab slot, its waker; its first step is posted.
+//! Creating a task: a new id, a slab slot; its first step is posted.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::Waker;
 
 use super::inner::Inner;
-use super::waker::TaskWaker;
 use crate::task::handle::Task;
 use crate::task::header::{Header, LoopLink, TaskCell};
 use crate::task::link::Msg;
@@ -15,7 +12,7 @@ use crate::task::state::Status;
 use crate::trace::origin::Origin;
 
 impl Inner {
-    /// Creates a task: a new id, a slab slot, its waker; its first step is posted. Notes
+    /// Creates a task: a new id, a slab slot; its first step is posted. Notes
     /// where it came from (`origin`, in the task being polled).
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
@@ -31,10 +28,6 @@ impl Inner {
         let parent = self.current_id();
         core.trace.note_task(id, origin.in_task(parent));
         let key = core.tasks.next_key();
-        let waker = Waker::from(Arc::new(TaskWaker {
-            key,
-            remote: self.remote.clone(),
-        }));
         let link: std::rc::Weak<dyn LoopLink> = Rc::downgrade(&(self.clone() as Rc<dyn LoopLink>));
         let cell = Rc::new(TaskCell {
             header: Header {
@@ -46,7 +39,7 @@ impl Inner {
                 awaiting: Cell::new(None),
                 hook: Cell::new(None),
                 link,
-                waker,
+                waker: std::cell::OnceCell::new(),
             },
             fut: RefCell::new(Some(Box::pin(fut))),
             output: Cell::new(None),

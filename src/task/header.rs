@@ -1,7 +1,7 @@
 //! The type-independent part of a task ([`Header`]) and the loop's view of it
 //! ([`TaskObj`]); [`LoopLink`], what a task may ask of its loop.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -48,8 +48,9 @@ pub(crate) struct Header {
     pub(crate) awaiting: Cell<Option<Rc<dyn TaskObj>>>,
     pub(crate) hook: Cell<Option<Rc<dyn CompletionHook>>>,
     pub(crate) link: Weak<dyn LoopLink>,
-    /// The task's own waker (created once, at spawn).
-    pub(crate) waker: Waker,
+    /// The task's own waker, once it needs one (see the probe in `event_loop/waker.rs`);
+    /// until then the loop polls it with the loop's probe.
+    pub(crate) waker: OnceCell<Waker>,
 }
 
 impl Header {
@@ -116,8 +117,8 @@ impl Header {
 /// its output.
 pub(crate) trait TaskObj {
     fn header(&self) -> &Header;
-    /// Polls the future once with the task's waker; on `Ready` stores the output.
-    fn poll_step(&self) -> Poll<()>;
+    /// Polls the future once with `waker` (the task's); on `Ready` stores the output.
+    fn poll_step(&self, waker: &Waker) -> Poll<()>;
     /// Drops the future (after completion, or to deliver a cancellation).
     fn drop_future(&self);
     fn set_failed(&self, err: TaskError);
@@ -137,16 +138,9 @@ pub(crate) struct TaskCell<F: Future> {
     pub(crate) output: Cell<Option<Result<F::Output, TaskError>>>,
 }
 
-/// The waker of a task that never runs (see [`TaskCell::refused`]).
-struct NoWake;
-
-impl std::task::Wake for NoWake {
-    fn wake(self: std::sync::Arc<Self>) {}
-}
-
 impl<F: Future> TaskCell<F> {
     /// A task born cancelled, whose future never existed: a spawn refused by a closing
-    /// loop. `key` names no slab slot; the waker does nothing.
+    /// loop. `key` names no slab slot; it never has a waker.
     pub(crate) fn refused(id: TaskId, name: Option<Rc<str>>, link: Weak<dyn LoopLink>) -> Self {
         let status = Status::new();
         status.finish(TaskState::Cancelled);
@@ -160,7 +154,7 @@ impl<F: Future> TaskCell<F> {
                 awaiting: Cell::new(None),
                 hook: Cell::new(None),
                 link,
-                waker: Waker::from(std::sync::Arc::new(NoWake)),
+                waker: OnceCell::new(),
             },
             fut: RefCell::new(None),
             output: Cell::new(Some(Err(TaskError::Cancelled))),
@@ -172,12 +166,12 @@ impl<F: Future + 'static> TaskObj for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
-    fn poll_step(&self) -> Poll<()> {
+    fn poll_step(&self, waker: &Waker) -> Poll<()> {
         let mut slot = self.fut.borrow_mut();
         let Some(fut) = slot.as_mut() else {
             return Poll::Ready(());
         };
-        let mut cx = Context::from_waker(&self.header.waker);
+        let mut cx = Context::from_waker(waker);
         match fut.as_mut().poll(&mut cx) {
             Poll::Ready(v) => {
                 self.output.set(Some(Ok(v)));
