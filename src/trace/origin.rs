@@ -3,12 +3,15 @@
 //!
 //! The loop notes an [`Origin`] when it registers a timer or callback (by its sequence
 //! number) or creates a task (by its id): the `#[track_caller]` location of the user's
-//! call, the task that was running, and for a timer its delay. Noting one is a copy of 24
-//! bytes into a `Vec` (no allocation per item beyond the `Vec`'s amortised growth); the
-//! text is made only when a report asks for it. The table is never rendered, parsed,
+//! call, the task that was running, and for a timer its delay. Noting one is a copy of 16
+//! bytes into a `Vec` (no allocation per item beyond the `Vec`'s amortised growth): the
+//! (location, what) pair is kept once in a table of call sites and named by its index,
+//! found through a one-entry cache per kind (a loop registers most of its items from a
+//! few sites). The text is made only when a report asks for it. The table is never rendered, parsed,
 //! compared or digested: a trace's text, `==` and digest ignore it, and a trace parsed
 //! from text has none (its items are then named by number only).
 
+use std::collections::HashMap;
 use std::panic::Location;
 use std::path::Path;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use crate::task::id::TaskId;
 use crate::time::instant::Instant;
 
 /// What registered a timer, callback or task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum What {
     /// Unknown (an internal completion hop, or a number the loop never noted).
     Unknown,
@@ -85,16 +88,141 @@ impl Origin {
     }
 }
 
+/// An [`Origin`] as the table keeps it: its call site by index (16 bytes, not 24).
+#[derive(Clone, Copy)]
+struct Noted {
+    nanos: u64,
+    task: u32,
+    /// Index into [`Sites::all`]; 0 is the unknown site.
+    site: u32,
+}
+
+impl Noted {
+    const UNKNOWN: Noted = Noted {
+        nanos: 0,
+        task: 0,
+        site: 0,
+    };
+}
+
+/// The distinct (location, what) pairs of a run, each kept once.
+#[derive(Clone)]
+struct Sites {
+    all: Vec<(Option<&'static Location<'static>>, What)>,
+    /// The pairs by content (file, line, column, what), for a site not in a cache.
+    index: HashMap<(&'static str, u32, u32, What), u32>,
+}
+
+impl Default for Sites {
+    fn default() -> Sites {
+        Sites {
+            all: vec![(None, What::Unknown)],
+            index: HashMap::new(),
+        }
+    }
+}
+
+/// The same call site: the same `'static` location (compared by address first, only as
+/// a shortcut: equal contents are the same site) and the same kind.
+#[inline]
+fn same_site(
+    a: (Option<&'static Location<'static>>, What),
+    b: (Option<&'static Location<'static>>, What),
+) -> bool {
+    a.1 == b.1
+        && match (a.0, b.0) {
+            (Some(x), Some(y)) => std::ptr::eq(x, y) || x == y,
+            (None, None) => true,
+            _ => false,
+        }
+}
+
+/// The site a table noted last, and its index (a one-entry cache into [`Sites`]).
+#[derive(Clone, Copy)]
+struct LastSite {
+    at: Option<&'static Location<'static>>,
+    what: What,
+    index: u32,
+}
+
+impl Default for LastSite {
+    fn default() -> LastSite {
+        LastSite {
+            at: None,
+            what: What::Unknown,
+            index: 0,
+        }
+    }
+}
+
+impl LastSite {
+    /// The cached index if `o` comes from the same site (the same `'static` location:
+    /// compared by address, which only decides whether the slow path runs).
+    #[inline(always)]
+    fn hit(&self, o: &Origin) -> Option<u32> {
+        let same_at = match (self.at, o.at) {
+            (Some(x), Some(y)) => std::ptr::eq(x, y),
+            (None, None) => true,
+            _ => false,
+        };
+        (same_at && self.what == o.what).then_some(self.index)
+    }
+}
+
+impl Sites {
+    /// The index of `o`'s site, trying `cache` first (and updating it).
+    #[inline(always)]
+    fn intern(&mut self, o: &Origin, cache: &mut LastSite) -> u32 {
+        match cache.hit(o) {
+            Some(i) => i,
+            None => {
+                let index = self.intern_slow((o.at, o.what));
+                *cache = LastSite {
+                    at: o.at,
+                    what: o.what,
+                    index,
+                };
+                index
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn intern_slow(&mut self, site: (Option<&'static Location<'static>>, What)) -> u32 {
+        let Some(at) = site.0 else {
+            // Without a location only the kind tells sites apart: few, searched in order.
+            if let Some(i) = self.all.iter().position(|&s| same_site(s, site)) {
+                return i as u32;
+            }
+            self.all.push(site);
+            return (self.all.len() - 1) as u32;
+        };
+        let key = (at.file(), at.line(), at.column(), site.1);
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.all.len() as u32;
+        self.all.push(site);
+        self.index.insert(key, i);
+        i
+    }
+}
+
 /// Timer/callback origins by sequence number, task origins by id (both from 1).
 #[derive(Clone, Default)]
 pub(crate) struct Origins {
-    handles: Vec<Origin>,
-    tasks: Vec<Origin>,
+    handles: Vec<Noted>,
+    tasks: Vec<Noted>,
+    sites: Sites,
+    /// The site each table noted last.
+    last_handle_site: LastSite,
+    last_task_site: LastSite,
 }
 
 /// Puts `o` at number `n` (from 1); numbers never noted stay unknown.
 #[inline]
-fn put(v: &mut Vec<Origin>, n: u32, o: Origin) {
+fn put(v: &mut Vec<Noted>, n: u32, o: Noted) {
     let i = (n as usize).wrapping_sub(1);
     if i == v.len() {
         v.push(o);
@@ -105,19 +233,50 @@ fn put(v: &mut Vec<Origin>, n: u32, o: Origin) {
 
 #[cold]
 #[inline(never)]
-fn put_slow(v: &mut Vec<Origin>, i: usize, o: Origin) {
+fn put_slow(v: &mut Vec<Noted>, i: usize, o: Noted) {
     if i == usize::MAX {
         return;
     }
     if i >= v.len() {
-        v.resize(i + 1, Origin::UNKNOWN);
+        v.resize(i + 1, Noted::UNKNOWN);
     }
     v[i] = o;
 }
 
-fn get(v: &[Origin], n: u32) -> Option<Origin> {
-    let o = *v.get((n as usize).checked_sub(1)?)?;
-    (o.what != What::Unknown).then_some(o)
+impl Origins {
+    #[inline(always)]
+    fn note_task(&mut self, n: u32, o: Origin) {
+        let site = self.sites.intern(&o, &mut self.last_task_site);
+        let noted = Noted {
+            nanos: o.nanos,
+            task: o.task,
+            site,
+        };
+        put(&mut self.tasks, n, noted);
+    }
+
+    #[inline(always)]
+    fn note_handle(&mut self, n: u32, o: Origin) {
+        let site = self.sites.intern(&o, &mut self.last_handle_site);
+        let noted = Noted {
+            nanos: o.nanos,
+            task: o.task,
+            site,
+        };
+        put(&mut self.handles, n, noted);
+    }
+
+    fn get(&self, tasks: bool, n: u32) -> Option<Origin> {
+        let v = if tasks { &self.tasks } else { &self.handles };
+        let o = *v.get((n as usize).checked_sub(1)?)?;
+        let (at, what) = self.sites.all[o.site as usize];
+        (what != What::Unknown).then_some(Origin {
+            at,
+            nanos: o.nanos,
+            task: o.task,
+            what,
+        })
+    }
 }
 
 /// A location as a report shows it: `file:line`, the file as the compiler gave it (relative
@@ -144,13 +303,13 @@ impl Trace {
     /// Notes where timer/callback `seq` came from.
     #[inline]
     pub(crate) fn note_handle(&mut self, seq: u32, origin: Origin) {
-        put(&mut self.origins.handles, seq, origin);
+        self.origins.note_handle(seq, origin);
     }
 
     /// Notes where `task` came from.
     #[inline]
     pub(crate) fn note_task(&mut self, task: TaskId, origin: Origin) {
-        put(&mut self.origins.tasks, task.as_u32(), origin);
+        self.origins.note_task(task.as_u32(), origin);
     }
 
     /// `task 3 "client-2"`, or `task 3` for an unnamed task.
@@ -172,7 +331,7 @@ impl Trace {
     /// Where timer or callback `seq` came from, e.g. `` sleep 20ms in `client-2` at
     /// src/limiter.rs:42 ``; `None` if this run did not note it.
     pub(crate) fn handle_origin(&self, seq: u32) -> Option<String> {
-        let o = get(&self.origins.handles, seq)?;
+        let o = self.origins.get(false, seq)?;
         let d = Duration::from_nanos(o.nanos);
         let mut s = match o.what {
             What::Sleep => format!("sleep {d:?}"),
@@ -196,7 +355,7 @@ impl Trace {
     /// Where `task` was created, e.g. `created at src/limiter.rs:30`, `the test body`;
     /// `None` if this run did not note it.
     pub(crate) fn task_origin(&self, task: u32) -> Option<String> {
-        let o = get(&self.origins.tasks, task)?;
+        let o = self.origins.get(true, task)?;
         match (o.what, o.at) {
             (What::Body, _) => Some("the test body".to_owned()),
             (What::Main, Some(at)) => Some(format!(
@@ -210,7 +369,7 @@ impl Trace {
 
     /// Where `task` was created, as a location (`src/limiter.rs:30`), if noted.
     pub(crate) fn task_location(&self, task: u32) -> Option<String> {
-        get(&self.origins.tasks, task)?.at.map(location_text)
+        self.origins.get(true, task)?.at.map(location_text)
     }
 
     /// `timer 4 (sleep 20ms in `client-2` at src/limiter.rs:42)`: `what` and `seq`, with
@@ -256,6 +415,7 @@ mod tests {
     #[test]
     fn origin_is_small() {
         assert!(std::mem::size_of::<Origin>() <= 24);
+        assert_eq!(std::mem::size_of::<Noted>(), 16);
     }
 
     #[test]
