@@ -89,7 +89,7 @@ impl EventLoop {
             let h = obj.header();
             h.status.finish(TaskState::Cancelled);
             obj.set_failed(TaskError::Cancelled);
-            drop(h.hook.take());
+            drop(h.take_hook());
             drop(h.awaiting.take());
             let w = h.join_waker.take();
             drop(w);

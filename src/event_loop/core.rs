@@ -102,7 +102,7 @@ impl Core {
                 if let Some((index, t)) = self.tasks.get_mut(key) {
                     t.scheduled = true;
                     let h = t.obj.header();
-                    let (id, name) = (h.id, h.name.clone());
+                    let (id, name) = (h.id, h.given_name().cloned());
                     self.trace.push(trace::SPAWN, 0, id.as_u32());
                     if let Some(n) = name {
                         self.trace.set_name(id, &n);

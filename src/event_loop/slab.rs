@@ -217,11 +217,10 @@ mod tests {
         Rc::new(Dummy(Header {
             id: crate::task::id::TaskId::from_raw(id),
             key,
-            name: None,
+            rare: std::cell::OnceCell::new(),
             status: Status::new(),
             join_waker: Cell::new(None),
             awaiting: Cell::new(None),
-            hook: Cell::new(None),
             link,
             waker: std::cell::OnceCell::new(),
         }))

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::inner::Inner;
 use crate::task::handle::Task;
-use crate::task::header::{Header, LoopLink, TaskCell};
+use crate::task::header::{rare_with, Header, LoopLink, TaskCell};
 use crate::task::link::Msg;
 use crate::task::state::Status;
 use crate::trace::origin::Origin;
@@ -33,11 +33,10 @@ impl Inner {
             header: Header {
                 id,
                 key,
-                name,
+                rare: rare_with(name),
                 status: Status::new(),
                 join_waker: Cell::new(None),
                 awaiting: Cell::new(None),
-                hook: Cell::new(None),
                 link,
                 waker: std::cell::OnceCell::new(),
             },

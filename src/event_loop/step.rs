@@ -311,7 +311,7 @@ impl Inner {
         if self.main_task.get() == Some(h.id) {
             self.post_msg(Msg::Stop);
         }
-        let hook = h.hook.take();
+        let hook = h.take_hook();
         if let Some(hook) = hook {
             hook.task_done(h, panic_msg.clone());
         }

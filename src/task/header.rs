@@ -39,27 +39,64 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// The task's key in its loop's slab (index and generation).
     pub(crate) key: u64,
-    pub(crate) name: Option<Rc<str>>,
+    /// The name and completion hook, which few tasks have: one pointer here, and an
+    /// allocation of its own only for a task that has either (issue 12).
+    pub(crate) rare: OnceCell<Box<Rare>>,
     pub(crate) status: Status,
     /// Woken when the task is done. Fields that are only ever replaced or taken are
     /// `Cell`s (no borrow flag: 8 bytes and a check less each, issue 12).
     pub(crate) join_waker: Cell<Option<Waker>>,
     /// The task this task was last seen awaiting (asyncio's `_fut_waiter` edge).
     pub(crate) awaiting: Cell<Option<Rc<dyn TaskObj>>>,
-    pub(crate) hook: Cell<Option<Rc<dyn CompletionHook>>>,
     pub(crate) link: Weak<dyn LoopLink>,
     /// The task's own waker, once it needs one (see the probe in `event_loop/waker.rs`);
     /// until then the loop polls it with the loop's probe.
     pub(crate) waker: OnceCell<Waker>,
 }
 
+/// What only some tasks have (see [`Header::rare`]).
+#[derive(Default)]
+pub(crate) struct Rare {
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) hook: Cell<Option<Rc<dyn CompletionHook>>>,
+}
+
+/// The `rare` part of a new task's header: empty unless it has a name.
+#[inline]
+pub(crate) fn rare_with(name: Option<Rc<str>>) -> OnceCell<Box<Rare>> {
+    match name {
+        None => OnceCell::new(),
+        Some(n) => OnceCell::from(Box::new(Rare {
+            name: Some(n),
+            hook: Cell::new(None),
+        })),
+    }
+}
+
 impl Header {
+    /// The name given at creation, if any.
+    #[inline]
+    pub(crate) fn given_name(&self) -> Option<&Rc<str>> {
+        self.rare.get()?.name.as_ref()
+    }
+
     #[inline]
     pub(crate) fn name(&self) -> String {
-        match &self.name {
+        match self.given_name() {
             Some(n) => n.to_string(),
             None => format!("Task-{}", self.id.as_u32()),
         }
+    }
+
+    /// Sets the completion hook (a task group's).
+    pub(crate) fn set_hook(&self, hook: Rc<dyn CompletionHook>) {
+        self.rare.get_or_init(Box::default).hook.set(Some(hook));
+    }
+
+    /// Takes the completion hook, if any.
+    #[inline]
+    pub(crate) fn take_hook(&self) -> Option<Rc<dyn CompletionHook>> {
+        self.rare.get()?.hook.take()
     }
 
     /// Requests cancellation of this task and of the chain of tasks it awaits (asyncio
@@ -148,11 +185,10 @@ impl<F: Future> TaskCell<F> {
             header: Header {
                 id,
                 key: u64::MAX,
-                name,
+                rare: rare_with(name),
                 status,
                 join_waker: Cell::new(None),
                 awaiting: Cell::new(None),
-                hook: Cell::new(None),
                 link,
                 waker: OnceCell::new(),
             },
