@@ -93,7 +93,7 @@ impl Origin {
 struct Noted {
     nanos: u64,
     task: u32,
-    /// Index into [`Sites::all`]; 0 is the unknown site.
+    /// The call site (see [`Sites`]); 0 is the unknown site.
     site: u32,
 }
 
@@ -105,22 +105,18 @@ impl Noted {
     };
 }
 
-/// The distinct (location, what) pairs of a run, each kept once.
-#[derive(Clone)]
+/// The distinct (location, what) pairs of a run, each kept once; site `i` (from 1) is
+/// `all[i - 1]`, site 0 the unknown one.
+#[derive(Clone, Default)]
 struct Sites {
     all: Vec<(Option<&'static Location<'static>>, What)>,
-    /// The pairs by content (file, line, column, what), for a site not in a cache.
-    index: HashMap<(&'static str, u32, u32, What), u32>,
+    /// The pairs by content (file, line, column, what), made once a run has more than
+    /// [`SCAN_SITES`] sites (below that a scan is cheaper; a loop is made per simulation).
+    index: Option<HashMap<(&'static str, u32, u32, What), u32>>,
 }
 
-impl Default for Sites {
-    fn default() -> Sites {
-        Sites {
-            all: vec![(None, What::Unknown)],
-            index: HashMap::new(),
-        }
-    }
-}
+/// Up to this many sites, a site missing from the caches is found by a scan.
+const SCAN_SITES: usize = 32;
 
 /// The same call site: the same `'static` location (compared by address first, only as
 /// a shortcut: equal contents are the same site) and the same kind.
@@ -190,22 +186,47 @@ impl Sites {
     #[cold]
     #[inline(never)]
     fn intern_slow(&mut self, site: (Option<&'static Location<'static>>, What)) -> u32 {
-        let Some(at) = site.0 else {
-            // Without a location only the kind tells sites apart: few, searched in order.
-            if let Some(i) = self.all.iter().position(|&s| same_site(s, site)) {
-                return i as u32;
-            }
-            self.all.push(site);
-            return (self.all.len() - 1) as u32;
-        };
-        let key = (at.file(), at.line(), at.column(), site.1);
-        if let Some(&i) = self.index.get(&key) {
-            return i;
+        if site == (None, What::Unknown) {
+            return 0;
         }
-        let i = self.all.len() as u32;
+        let key = site.0.map(|at| (at.file(), at.line(), at.column(), site.1));
+        match (&self.index, key) {
+            (Some(index), Some(key)) => {
+                if let Some(&i) = index.get(&key) {
+                    return i;
+                }
+            }
+            _ => {
+                if let Some(i) = self.all.iter().position(|&s| same_site(s, site)) {
+                    return i as u32 + 1;
+                }
+            }
+        }
         self.all.push(site);
-        self.index.insert(key, i);
+        let i = self.all.len() as u32;
+        if self.all.len() > SCAN_SITES {
+            let index = self.index.get_or_insert_with(|| {
+                let mut m = HashMap::new();
+                for (j, s) in self.all.iter().enumerate() {
+                    if let Some(at) = s.0 {
+                        m.insert((at.file(), at.line(), at.column(), s.1), j as u32 + 1);
+                    }
+                }
+                m
+            });
+            if let Some(key) = key {
+                index.insert(key, i);
+            }
+        }
         i
+    }
+
+    /// Site `i`.
+    fn get(&self, i: u32) -> (Option<&'static Location<'static>>, What) {
+        match i.checked_sub(1) {
+            Some(j) => self.all[j as usize],
+            None => (None, What::Unknown),
+        }
     }
 }
 
@@ -269,7 +290,7 @@ impl Origins {
     fn get(&self, tasks: bool, n: u32) -> Option<Origin> {
         let v = if tasks { &self.tasks } else { &self.handles };
         let o = *v.get((n as usize).checked_sub(1)?)?;
-        let (at, what) = self.sites.all[o.site as usize];
+        let (at, what) = self.sites.get(o.site);
         (what != What::Unknown).then_some(Origin {
             at,
             nanos: o.nanos,
@@ -448,6 +469,47 @@ mod tests {
         let parsed: Trace = tr.to_string().parse().unwrap();
         assert_eq!(parsed, tr);
         assert_eq!(parsed.handle_with_origin("timer", 3), "timer 3");
+    }
+
+    /// More sites than a scan handles: each is still kept once and found again.
+    #[test]
+    fn many_sites_are_kept_apart() {
+        let mut tr = Trace::new("fifo", None);
+        let here = [
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+        ];
+        let whats = [What::Sleep, What::Timeout, What::CallSoon, What::CallLater];
+        let mut seq = 0;
+        for round in 0..3 {
+            for (a, at) in here.iter().enumerate() {
+                for (b, what) in whats.iter().enumerate() {
+                    seq += 1;
+                    let nanos = (round * 100 + a * 10 + b) as u64;
+                    tr.note_handle(seq, Origin::new(*what, at, nanos));
+                }
+            }
+        }
+        assert!(tr.origins.sites.all.len() > SCAN_SITES);
+        assert_eq!(tr.origins.sites.all.len(), here.len() * whats.len());
+        let mut seq = 0;
+        for round in 0..3 {
+            for (a, at) in here.iter().enumerate() {
+                for (b, what) in whats.iter().enumerate() {
+                    seq += 1;
+                    let o = tr.origins.get(false, seq).unwrap();
+                    assert!(std::ptr::eq(o.at.unwrap(), *at) && o.what == *what);
+                    assert_eq!(o.nanos, (round * 100 + a * 10 + b) as u64);
+                }
+            }
+        }
     }
 
     #[test]
