@@ -105,6 +105,9 @@ impl Noted {
     };
 }
 
+/// A call site by content: file, line, column, and what it registered.
+type SiteKey = (&'static str, u32, u32, What);
+
 /// The distinct (location, what) pairs of a run, each kept once; site `i` (from 1) is
 /// `all[i - 1]`, site 0 the unknown one.
 #[derive(Clone, Default)]
@@ -112,7 +115,7 @@ struct Sites {
     all: Vec<(Option<&'static Location<'static>>, What)>,
     /// The pairs by content (file, line, column, what), made once a run has more than
     /// [`SCAN_SITES`] sites (below that a scan is cheaper; a loop is made per simulation).
-    index: Option<HashMap<(&'static str, u32, u32, What), u32>>,
+    index: Option<HashMap<SiteKey, u32>>,
 }
 
 /// Up to this many sites, a site missing from the caches is found by a scan.
