@@ -111,7 +111,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
                     index,
                     shared: this.shared.clone(),
                 }));
-                *t.header().join_waker.borrow_mut() = Some(w);
+                t.header().join_waker.set(Some(w));
             }
         }
         if this.yielded == this.tasks.len() {

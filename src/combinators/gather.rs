@@ -84,7 +84,7 @@ impl<T: 'static> Future for Gather<T> {
             });
             let w = Waker::from(cd.clone());
             for t in &this.tasks {
-                *t.header().join_waker.borrow_mut() = Some(w.clone());
+                t.header().join_waker.set(Some(w.clone()));
             }
             this.countdown = Some(cd);
             return Poll::Pending;

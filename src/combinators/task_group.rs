@@ -223,7 +223,7 @@ impl TaskGroup {
         let task = inner.spawn(name, fut, origin);
         let h = task.header();
         h.status.observe();
-        *h.hook.borrow_mut() = Some(self.inner.clone() as Rc<dyn CompletionHook>);
+        h.set_hook(self.inner.clone() as Rc<dyn CompletionHook>);
         self.inner.children.borrow_mut().push(task.obj());
         self.inner.live.set(self.inner.live.get() + 1);
         task

@@ -88,7 +88,7 @@ impl<T: 'static> Future for Wait<T> {
         }
         let w = relay_waker(cx.waker());
         for t in tasks.iter().filter(|t| !t.is_done()) {
-            *t.header().join_waker.borrow_mut() = Some(w.clone());
+            t.header().join_waker.set(Some(w.clone()));
         }
         Poll::Pending
     }

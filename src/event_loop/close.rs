@@ -89,9 +89,9 @@ impl EventLoop {
             let h = obj.header();
             h.status.finish(TaskState::Cancelled);
             obj.set_failed(TaskError::Cancelled);
-            drop(h.hook.borrow_mut().take());
-            drop(h.awaiting.borrow_mut().take());
-            let w = h.join_waker.borrow_mut().take();
+            drop(h.take_hook());
+            drop(h.awaiting.take());
+            let w = h.join_waker.take();
             drop(w);
         }
         let _ = catch_unwind(AssertUnwindSafe(move || {

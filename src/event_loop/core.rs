@@ -102,7 +102,7 @@ impl Core {
                 if let Some((index, t)) = self.tasks.get_mut(key) {
                     t.scheduled = true;
                     let h = t.obj.header();
-                    let (id, name) = (h.id, h.name.clone());
+                    let (id, name) = (h.id, h.given_name().cloned());
                     self.trace.push(trace::SPAWN, 0, id.as_u32());
                     if let Some(n) = name {
                         self.trace.set_name(id, &n);
@@ -210,7 +210,8 @@ impl Core {
 
     /// The task of another loop that `h` (a task of this loop) was last seen awaiting.
     fn other_loop_task(&self, h: &Header) -> Option<OtherLoopTask> {
-        let awaited = h.awaiting.borrow().clone()?;
+        let awaited = h.awaiting.take()?;
+        h.awaiting.set(Some(awaited.clone()));
         let a = awaited.header();
         if a.link.ptr_eq(&h.link) {
             return None;

@@ -21,6 +21,7 @@ use super::core::Core;
 use super::handle::{Action, CancelNotes, HandleCell};
 use super::lifecycle::Lifecycle;
 use super::remote::Remote;
+use super::waker::Probe;
 use crate::error::LoopError;
 use crate::task::header::{LoopLink, TaskObj};
 use crate::task::id::TaskId;
@@ -60,6 +61,8 @@ pub(crate) struct Inner {
     /// Calls refused while the loop was closing, for `close()`'s report: what was called,
     /// and where (see `refuse.rs`).
     pub(crate) refused: RefCell<Vec<String>>,
+    /// The waker a task is polled with until it needs one of its own (`waker.rs`).
+    pub(crate) probe: Cell<Option<Probe>>,
 }
 
 impl LoopLink for Inner {
@@ -78,7 +81,7 @@ impl LoopLink for Inner {
     fn link_awaiting(&self, awaited: Rc<dyn TaskObj>) {
         if let Some(cur) = self.awaiting_task() {
             if !Rc::ptr_eq(&cur, &awaited) {
-                *cur.header().awaiting.borrow_mut() = Some(awaited);
+                cur.header().awaiting.set(Some(awaited));
             }
         }
     }
@@ -100,6 +103,29 @@ impl Inner {
         self.core.try_borrow_mut().expect(
             "simloop: the loop was re-entered while updating its own state (a simloop bug; please report it)",
         )
+    }
+
+    /// Runs a task's first poll, `poll`, with the loop's probe waker aimed at the task
+    /// with header `h`. If the task is still pending, or kept a clone of the probe, the
+    /// probe becomes its own waker (`waker.rs`).
+    #[inline(never)]
+    pub(crate) fn poll_with_probe(
+        &self,
+        h: &crate::task::header::Header,
+        poll: impl FnOnce(&std::task::Waker) -> std::thread::Result<std::task::Poll<()>>,
+    ) -> std::thread::Result<std::task::Poll<()>> {
+        let p = match self.probe.take() {
+            Some(p) => p,
+            None => Probe::new(self.remote.clone()),
+        };
+        p.aim(h.key);
+        let r = poll(&p.waker);
+        if matches!(r, Ok(std::task::Poll::Ready(()))) && p.is_unshared() {
+            self.probe.set(Some(p));
+        } else {
+            let _ = h.waker.set(p.waker);
+        }
+        r
     }
 
     /// Posts a message: see the [module docs](self) for when it takes effect.

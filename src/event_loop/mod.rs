@@ -121,7 +121,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         id,
         core: RefCell::new(Core::new(policy, Trace::new(&name, seed))),
         inbox: RefCell::new(Vec::with_capacity(8)),
-        remote: Arc::new(Remote::new()),
+        remote: Arc::new(Remote::new(id)),
         lifecycle: Lifecycle::new(),
         notes: Rc::new(CancelNotes::default()),
         now: Cell::new(0),
@@ -134,6 +134,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         every_step,
         shutdown: Cell::new(None),
         refused: RefCell::new(Vec::new()),
+        probe: Cell::new(None),
     });
     registry::register(id, &inner);
     EventLoop { inner }

@@ -9,6 +9,8 @@ use std::thread::ThreadId;
 
 /// Wakes from other threads (and for loops that were dropped) land here.
 pub(crate) struct Remote {
+    /// The loop's process-wide id (a task's waker finds its loop by it).
+    pub(crate) loop_id: u64,
     owner: ThreadId,
     pending: AtomicBool,
     queue: Mutex<Vec<u64>>,
@@ -30,8 +32,9 @@ pub(crate) struct RemoteWakes {
 }
 
 impl Remote {
-    pub(crate) fn new() -> Remote {
+    pub(crate) fn new(loop_id: u64) -> Remote {
         Remote {
+            loop_id,
             owner: std::thread::current().id(),
             pending: AtomicBool::new(false),
             queue: Mutex::new(Vec::new()),

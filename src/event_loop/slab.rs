@@ -19,11 +19,50 @@ pub(crate) struct LiveTask {
     pub(crate) polling: bool,
     /// Woken (or cancelled) while being polled.
     pub(crate) woken: bool,
+    /// Its slot's generation (kept here, in what would be padding: a slot is 24 bytes).
+    gen: u32,
 }
 
-struct Slot {
-    gen: u32,
-    task: Option<LiveTask>,
+/// A slot: a live task, or the generation the next task in it will have.
+enum Slot {
+    Live(LiveTask),
+    Vacant(u32),
+}
+
+impl Slot {
+    #[inline]
+    fn gen(&self) -> u32 {
+        match self {
+            Slot::Live(t) => t.gen,
+            Slot::Vacant(g) => *g,
+        }
+    }
+
+    #[inline]
+    fn live(&self) -> Option<&LiveTask> {
+        match self {
+            Slot::Live(t) => Some(t),
+            Slot::Vacant(_) => None,
+        }
+    }
+
+    #[inline]
+    fn live_mut(&mut self) -> Option<&mut LiveTask> {
+        match self {
+            Slot::Live(t) => Some(t),
+            Slot::Vacant(_) => None,
+        }
+    }
+
+    /// Takes the task out, leaving the slot vacant with the same generation.
+    #[inline]
+    fn take(&mut self) -> Option<LiveTask> {
+        let g = self.gen();
+        match std::mem::replace(self, Slot::Vacant(g)) {
+            Slot::Live(t) => Some(t),
+            Slot::Vacant(_) => None,
+        }
+    }
 }
 
 /// Slots of live tasks.
@@ -51,7 +90,7 @@ impl TaskSlab {
     #[inline]
     pub(crate) fn next_key(&mut self) -> u64 {
         let (index, gen) = match self.free.last() {
-            Some(&i) => (i as usize, self.slots[i as usize].gen),
+            Some(&i) => (i as usize, self.slots[i as usize].gen()),
             None => (self.slots.len(), 0),
         };
         ((gen as u64) << 32) | index as u64
@@ -61,14 +100,15 @@ impl TaskSlab {
     #[inline]
     pub(crate) fn insert(&mut self, key: u64, obj: Rc<dyn TaskObj>) {
         let (index, gen) = split(key);
-        let task = Some(LiveTask {
+        let task = Slot::Live(LiveTask {
             obj,
             scheduled: false,
             polling: false,
             woken: false,
+            gen,
         });
         if index == self.slots.len() {
-            self.slots.push(Slot { gen, task });
+            self.slots.push(task);
         } else {
             debug_assert_eq!(
                 self.free.last(),
@@ -77,8 +117,8 @@ impl TaskSlab {
             );
             self.free.pop();
             let slot = &mut self.slots[index];
-            debug_assert!(slot.task.is_none() && slot.gen == gen);
-            slot.task = task;
+            debug_assert!(slot.live().is_none() && slot.gen() == gen);
+            *slot = task;
         }
     }
 
@@ -87,7 +127,7 @@ impl TaskSlab {
     pub(crate) fn get_mut(&mut self, key: u64) -> Option<(usize, &mut LiveTask)> {
         let (index, gen) = split(key);
         match self.slots.get_mut(index) {
-            Some(slot) if slot.gen == gen => slot.task.as_mut().map(|t| (index, t)),
+            Some(Slot::Live(t)) if t.gen == gen => Some((index, t)),
             _ => None,
         }
     }
@@ -96,25 +136,27 @@ impl TaskSlab {
     #[inline]
     pub(crate) fn at(&mut self, index: usize) -> &mut LiveTask {
         self.slots[index]
-            .task
-            .as_mut()
+            .live_mut()
             .expect("simloop: a scheduled task is live")
     }
 
     /// The task in slot `index`, if any.
     #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&LiveTask> {
-        self.slots.get(index)?.task.as_ref()
+        self.slots.get(index)?.live()
     }
 
     /// Removes the task in slot `index`, retiring its key.
     #[inline]
     pub(crate) fn remove(&mut self, index: usize) -> Option<LiveTask> {
         let slot = &mut self.slots[index];
-        slot.gen = slot.gen.wrapping_add(1);
-        let t = slot.task.take();
+        let next = slot.gen().wrapping_add(1);
+        let t = std::mem::replace(slot, Slot::Vacant(next));
         self.free.push(index as u32);
-        t
+        match t {
+            Slot::Live(t) => Some(t),
+            Slot::Vacant(_) => None,
+        }
     }
 
     /// Every live task, in id order.
@@ -122,7 +164,7 @@ impl TaskSlab {
         let mut v: Vec<Rc<dyn TaskObj>> = self
             .slots
             .iter()
-            .filter_map(|s| s.task.as_ref().map(|t| t.obj.clone()))
+            .filter_map(|s| s.live().map(|t| t.obj.clone()))
             .collect();
         v.sort_by_key(|o| o.header().id);
         v
@@ -130,11 +172,7 @@ impl TaskSlab {
 
     /// Takes every live task out, in id order (close).
     pub(crate) fn drain_by_id(&mut self) -> Vec<LiveTask> {
-        let mut v: Vec<LiveTask> = self
-            .slots
-            .iter_mut()
-            .filter_map(|s| s.task.take())
-            .collect();
+        let mut v: Vec<LiveTask> = self.slots.iter_mut().filter_map(Slot::take).collect();
         v.sort_by_key(|t| t.obj.header().id);
         v
     }
@@ -148,10 +186,9 @@ mod tests {
     use crate::task::header::{Header, LoopLink};
     use crate::task::link::Msg;
     use crate::task::state::Status;
-    use std::cell::RefCell;
+    use std::cell::Cell;
     use std::rc::Weak;
-    use std::sync::Arc;
-    use std::task::{Poll, Wake, Waker};
+    use std::task::{Poll, Waker};
 
     struct NoLoop;
     impl LoopLink for NoLoop {
@@ -163,17 +200,12 @@ mod tests {
         }
     }
 
-    struct NoWake;
-    impl Wake for NoWake {
-        fn wake(self: Arc<Self>) {}
-    }
-
     struct Dummy(Header);
     impl TaskObj for Dummy {
         fn header(&self) -> &Header {
             &self.0
         }
-        fn poll_step(&self) -> Poll<()> {
+        fn poll_step(&self, _: &Waker) -> Poll<()> {
             Poll::Pending
         }
         fn drop_future(&self) {}
@@ -185,13 +217,12 @@ mod tests {
         Rc::new(Dummy(Header {
             id: crate::task::id::TaskId::from_raw(id),
             key,
-            name: None,
+            rare: std::cell::OnceCell::new(),
             status: Status::new(),
-            join_waker: RefCell::new(None),
-            awaiting: RefCell::new(None),
-            hook: RefCell::new(None),
+            join_waker: Cell::new(None),
+            awaiting: Cell::new(None),
             link,
-            waker: Waker::from(Arc::new(NoWake)),
+            waker: std::cell::OnceCell::new(),
         }))
     }
 
@@ -219,6 +250,11 @@ mod tests {
         );
         assert!(slab.get_mut(a).is_none(), "the old key still finds nothing");
         assert_eq!(slab.get_mut(c).unwrap().1.obj.header().id.as_u32(), 3);
+    }
+
+    #[test]
+    fn a_slot_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
     }
 
     #[test]

@@ -1,21 +1,18 @@
-//! Creating a task: a new id, a slab slot, its waker; its first step is posted.
+//! Creating a task: a new id, a slab slot; its first step is posted.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::Waker;
 
 use super::inner::Inner;
-use super::waker::TaskWaker;
 use crate::task::handle::Task;
-use crate::task::header::{Header, LoopLink, TaskCell};
+use crate::task::header::{rare_with, Header, LoopLink, TaskCell};
 use crate::task::link::Msg;
 use crate::task::state::Status;
 use crate::trace::origin::Origin;
 
 impl Inner {
-    /// Creates a task: a new id, a slab slot, its waker; its first step is posted. Notes
+    /// Creates a task: a new id, a slab slot; its first step is posted. Notes
     /// where it came from (`origin`, in the task being polled).
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
@@ -31,26 +28,20 @@ impl Inner {
         let parent = self.current_id();
         core.trace.note_task(id, origin.in_task(parent));
         let key = core.tasks.next_key();
-        let waker = Waker::from(Arc::new(TaskWaker {
-            loop_id: self.id,
-            key,
-            remote: self.remote.clone(),
-        }));
         let link: std::rc::Weak<dyn LoopLink> = Rc::downgrade(&(self.clone() as Rc<dyn LoopLink>));
         let cell = Rc::new(TaskCell {
             header: Header {
                 id,
                 key,
-                name,
+                rare: rare_with(name),
                 status: Status::new(),
-                join_waker: RefCell::new(None),
-                awaiting: RefCell::new(None),
-                hook: RefCell::new(None),
+                join_waker: Cell::new(None),
+                awaiting: Cell::new(None),
                 link,
-                waker,
+                waker: std::cell::OnceCell::new(),
             },
             fut: RefCell::new(Some(Box::pin(fut))),
-            output: RefCell::new(None),
+            output: Cell::new(None),
         });
         core.tasks.insert(key, cell.clone());
         drop(core);

@@ -17,7 +17,7 @@
 use std::cell::RefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::core::{task_candidate, Core};
 use super::handle::Action;
@@ -228,22 +228,24 @@ impl Inner {
         let outcome = if h.status.is_cancel_requested() {
             None
         } else {
-            if h.awaiting.borrow().is_some() {
-                drop(h.awaiting.borrow_mut().take());
-            }
+            drop(h.awaiting.take());
             self.current
                 .set(u64::from(id.as_u32()) << 32 | index as u64);
-            let r = match main {
+            let is_main = main.is_some() && self.main_task.get() == Some(id);
+            let mut poll = |waker: &Waker| match main {
                 // The stand-in's own future completes once the caller's has.
-                Some(m) if self.main_task.get() == Some(id) => {
-                    catch_unwind(AssertUnwindSafe(|| {
-                        match m(&mut Context::from_waker(&h.waker)) {
-                            Poll::Ready(()) => obj.poll_step(),
-                            Poll::Pending => Poll::Pending,
-                        }
-                    }))
-                }
-                _ => catch_unwind(AssertUnwindSafe(|| obj.poll_step())),
+                Some(m) if is_main => catch_unwind(AssertUnwindSafe(|| {
+                    match m(&mut Context::from_waker(waker)) {
+                        Poll::Ready(()) => obj.poll_step(waker),
+                        Poll::Pending => Poll::Pending,
+                    }
+                })),
+                _ => catch_unwind(AssertUnwindSafe(|| obj.poll_step(waker))),
+            };
+            // The task's own waker, else the loop's probe aimed at it (`waker.rs`).
+            let r = match h.waker.get() {
+                Some(w) => poll(w),
+                None => self.poll_with_probe(h, poll),
             };
             self.current.set(0);
             match r {
@@ -305,18 +307,18 @@ impl Inner {
                 obj.set_failed(TaskError::Cancelled);
             }
         }
-        drop(h.awaiting.borrow_mut().take());
+        drop(h.awaiting.take());
         if self.main_task.get() == Some(h.id) {
             self.post_msg(Msg::Stop);
         }
-        let hook = h.hook.borrow_mut().take();
+        let hook = h.take_hook();
         if let Some(hook) = hook {
             hook.task_done(h, panic_msg.clone());
         }
         if let Some(msg) = panic_msg {
             h.report_if_unobserved(|| msg);
         }
-        let w = h.join_waker.borrow_mut().take();
+        let w = h.join_waker.take();
         if let Some(w) = w {
             w.wake();
         }

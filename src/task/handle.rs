@@ -100,7 +100,7 @@ impl<T: 'static> Task<T> {
 
     /// Takes the output of a finished task, marking it retrieved.
     pub(crate) fn take_output(&self) -> Option<Result<T, TaskError>> {
-        let out = self.cell.output().borrow_mut().take();
+        let out = self.cell.output().take();
         if out.is_some() {
             self.cell.header().status.retrieve();
         }
@@ -110,18 +110,15 @@ impl<T: 'static> Task<T> {
     pub(crate) fn poll_join(&self, cx: &mut Context<'_>, link: bool) -> Poll<Result<T, TaskError>> {
         let h = self.cell.header();
         if h.status.is_done() {
-            if let Some(out) = self.cell.output().borrow_mut().take() {
+            if let Some(out) = self.cell.output().take() {
                 h.status.retrieve();
                 return Poll::Ready(out);
             }
             panic!("Task {} polled after its output was taken", h.name());
         }
-        {
-            let mut w = h.join_waker.borrow_mut();
-            match &*w {
-                Some(old) if old.will_wake(cx.waker()) => {}
-                _ => *w = Some(cx.waker().clone()),
-            }
+        match h.join_waker.take() {
+            Some(old) if old.will_wake(cx.waker()) => h.join_waker.set(Some(old)),
+            _ => h.join_waker.set(Some(cx.waker().clone())),
         }
         if link {
             if let Some(lp) = h.link.upgrade() {
@@ -161,12 +158,17 @@ impl<T: 'static> Drop for Task<T> {
             }
         }
         h.status.detach();
-        h.report_if_unobserved(|| match &*self.cell.output().borrow() {
-            Some(Err(TaskError::Panicked(p))) => p
-                .message()
-                .unwrap_or("<non-string panic payload>")
-                .to_owned(),
-            _ => String::new(),
+        h.report_if_unobserved(|| {
+            let out = self.cell.output().take();
+            let msg = match &out {
+                Some(Err(TaskError::Panicked(p))) => p
+                    .message()
+                    .unwrap_or("<non-string panic payload>")
+                    .to_owned(),
+                _ => String::new(),
+            };
+            self.cell.output().set(out);
+            msg
         });
     }
 }

@@ -1,7 +1,7 @@
 //! The type-independent part of a task ([`Header`]) and the loop's view of it
 //! ([`TaskObj`]); [`LoopLink`], what a task may ask of its loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -39,24 +39,64 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// The task's key in its loop's slab (index and generation).
     pub(crate) key: u64,
-    pub(crate) name: Option<Rc<str>>,
+    /// The name and completion hook, which few tasks have: one pointer here, and an
+    /// allocation of its own only for a task that has either (issue 12).
+    pub(crate) rare: OnceCell<Box<Rare>>,
     pub(crate) status: Status,
-    pub(crate) join_waker: RefCell<Option<Waker>>,
+    /// Woken when the task is done. Fields that are only ever replaced or taken are
+    /// `Cell`s (no borrow flag: 8 bytes and a check less each, issue 12).
+    pub(crate) join_waker: Cell<Option<Waker>>,
     /// The task this task was last seen awaiting (asyncio's `_fut_waiter` edge).
-    pub(crate) awaiting: RefCell<Option<Rc<dyn TaskObj>>>,
-    pub(crate) hook: RefCell<Option<Rc<dyn CompletionHook>>>,
+    pub(crate) awaiting: Cell<Option<Rc<dyn TaskObj>>>,
     pub(crate) link: Weak<dyn LoopLink>,
-    /// The task's own waker (created once, at spawn).
-    pub(crate) waker: Waker,
+    /// The task's own waker, once it needs one (see the probe in `event_loop/waker.rs`);
+    /// until then the loop polls it with the loop's probe.
+    pub(crate) waker: OnceCell<Waker>,
+}
+
+/// What only some tasks have (see [`Header::rare`]).
+#[derive(Default)]
+pub(crate) struct Rare {
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) hook: Cell<Option<Rc<dyn CompletionHook>>>,
+}
+
+/// The `rare` part of a new task's header: empty unless it has a name.
+#[inline]
+pub(crate) fn rare_with(name: Option<Rc<str>>) -> OnceCell<Box<Rare>> {
+    match name {
+        None => OnceCell::new(),
+        Some(n) => OnceCell::from(Box::new(Rare {
+            name: Some(n),
+            hook: Cell::new(None),
+        })),
+    }
 }
 
 impl Header {
+    /// The name given at creation, if any.
+    #[inline]
+    pub(crate) fn given_name(&self) -> Option<&Rc<str>> {
+        self.rare.get()?.name.as_ref()
+    }
+
     #[inline]
     pub(crate) fn name(&self) -> String {
-        match &self.name {
+        match self.given_name() {
             Some(n) => n.to_string(),
             None => format!("Task-{}", self.id.as_u32()),
         }
+    }
+
+    /// Sets the completion hook (a task group's).
+    pub(crate) fn set_hook(&self, hook: Rc<dyn CompletionHook>) {
+        self.rare.get_or_init(Box::default).hook.set(Some(hook));
+    }
+
+    /// Takes the completion hook, if any.
+    #[inline]
+    pub(crate) fn take_hook(&self) -> Option<Rc<dyn CompletionHook>> {
+        self.rare.get()?.hook.take()
     }
 
     /// Requests cancellation of this task and of the chain of tasks it awaits (asyncio
@@ -67,14 +107,14 @@ impl Header {
             return false;
         }
         self.request_cancel();
-        let mut next = self.awaiting.borrow_mut().take();
+        let mut next = self.awaiting.take();
         while let Some(child) = next {
             let h = child.header();
             if h.status.is_done() {
                 break;
             }
             h.request_cancel();
-            next = h.awaiting.borrow_mut().take();
+            next = h.awaiting.take();
         }
         true
     }
@@ -114,8 +154,8 @@ impl Header {
 /// its output.
 pub(crate) trait TaskObj {
     fn header(&self) -> &Header;
-    /// Polls the future once with the task's waker; on `Ready` stores the output.
-    fn poll_step(&self) -> Poll<()>;
+    /// Polls the future once with `waker` (the task's); on `Ready` stores the output.
+    fn poll_step(&self, waker: &Waker) -> Poll<()>;
     /// Drops the future (after completion, or to deliver a cancellation).
     fn drop_future(&self);
     fn set_failed(&self, err: TaskError);
@@ -123,7 +163,7 @@ pub(crate) trait TaskObj {
 
 /// The output side of a task, as its [`Task`](crate::Task) handle sees it.
 pub(crate) trait Joinable<T>: TaskObj {
-    fn output(&self) -> &RefCell<Option<Result<T, TaskError>>>;
+    fn output(&self) -> &Cell<Option<Result<T, TaskError>>>;
     fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj>;
 }
 
@@ -132,19 +172,12 @@ pub(crate) trait Joinable<T>: TaskObj {
 pub(crate) struct TaskCell<F: Future> {
     pub(crate) header: Header,
     pub(crate) fut: RefCell<Option<Pin<Box<F>>>>,
-    pub(crate) output: RefCell<Option<Result<F::Output, TaskError>>>,
-}
-
-/// The waker of a task that never runs (see [`TaskCell::refused`]).
-struct NoWake;
-
-impl std::task::Wake for NoWake {
-    fn wake(self: std::sync::Arc<Self>) {}
+    pub(crate) output: Cell<Option<Result<F::Output, TaskError>>>,
 }
 
 impl<F: Future> TaskCell<F> {
     /// A task born cancelled, whose future never existed: a spawn refused by a closing
-    /// loop. `key` names no slab slot; the waker does nothing.
+    /// loop. `key` names no slab slot; it never has a waker.
     pub(crate) fn refused(id: TaskId, name: Option<Rc<str>>, link: Weak<dyn LoopLink>) -> Self {
         let status = Status::new();
         status.finish(TaskState::Cancelled);
@@ -152,16 +185,15 @@ impl<F: Future> TaskCell<F> {
             header: Header {
                 id,
                 key: u64::MAX,
-                name,
+                rare: rare_with(name),
                 status,
-                join_waker: RefCell::new(None),
-                awaiting: RefCell::new(None),
-                hook: RefCell::new(None),
+                join_waker: Cell::new(None),
+                awaiting: Cell::new(None),
                 link,
-                waker: Waker::from(std::sync::Arc::new(NoWake)),
+                waker: OnceCell::new(),
             },
             fut: RefCell::new(None),
-            output: RefCell::new(Some(Err(TaskError::Cancelled))),
+            output: Cell::new(Some(Err(TaskError::Cancelled))),
         }
     }
 }
@@ -170,15 +202,15 @@ impl<F: Future + 'static> TaskObj for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
-    fn poll_step(&self) -> Poll<()> {
+    fn poll_step(&self, waker: &Waker) -> Poll<()> {
         let mut slot = self.fut.borrow_mut();
         let Some(fut) = slot.as_mut() else {
             return Poll::Ready(());
         };
-        let mut cx = Context::from_waker(&self.header.waker);
+        let mut cx = Context::from_waker(waker);
         match fut.as_mut().poll(&mut cx) {
             Poll::Ready(v) => {
-                *self.output.borrow_mut() = Some(Ok(v));
+                self.output.set(Some(Ok(v)));
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -189,12 +221,12 @@ impl<F: Future + 'static> TaskObj for TaskCell<F> {
         drop(f);
     }
     fn set_failed(&self, err: TaskError) {
-        *self.output.borrow_mut() = Some(Err(err));
+        self.output.set(Some(Err(err)));
     }
 }
 
 impl<F: Future + 'static> Joinable<F::Output> for TaskCell<F> {
-    fn output(&self) -> &RefCell<Option<Result<F::Output, TaskError>>> {
+    fn output(&self) -> &Cell<Option<Result<F::Output, TaskError>>> {
         &self.output
     }
     fn as_obj(self: Rc<Self>) -> Rc<dyn TaskObj> {

@@ -110,7 +110,7 @@ impl<F: Future> Timeout<F> {
             return Poll::Ready(Err(Elapsed(())));
         }
         for t in pending {
-            *t.header().join_waker.borrow_mut() = Some(cx.waker().clone());
+            t.header().join_waker.set(Some(cx.waker().clone()));
         }
         Poll::Pending
     }

@@ -3,12 +3,15 @@
 //!
 //! The loop notes an [`Origin`] when it registers a timer or callback (by its sequence
 //! number) or creates a task (by its id): the `#[track_caller]` location of the user's
-//! call, the task that was running, and for a timer its delay. Noting one is a copy of 24
-//! bytes into a `Vec` (no allocation per item beyond the `Vec`'s amortised growth); the
-//! text is made only when a report asks for it. The table is never rendered, parsed,
+//! call, the task that was running, and for a timer its delay. Noting one is a copy of 16
+//! bytes into a `Vec` (no allocation per item beyond the `Vec`'s amortised growth): the
+//! (location, what) pair is kept once in a table of call sites and named by its index,
+//! found through a one-entry cache per kind (a loop registers most of its items from a
+//! few sites). The text is made only when a report asks for it. The table is never rendered, parsed,
 //! compared or digested: a trace's text, `==` and digest ignore it, and a trace parsed
 //! from text has none (its items are then named by number only).
 
+use std::collections::HashMap;
 use std::panic::Location;
 use std::path::Path;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use crate::task::id::TaskId;
 use crate::time::instant::Instant;
 
 /// What registered a timer, callback or task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum What {
     /// Unknown (an internal completion hop, or a number the loop never noted).
     Unknown,
@@ -85,16 +88,165 @@ impl Origin {
     }
 }
 
+/// An [`Origin`] as the table keeps it: its call site by index (16 bytes, not 24).
+#[derive(Clone, Copy)]
+struct Noted {
+    nanos: u64,
+    task: u32,
+    /// The call site (see [`Sites`]); 0 is the unknown site.
+    site: u32,
+}
+
+impl Noted {
+    const UNKNOWN: Noted = Noted {
+        nanos: 0,
+        task: 0,
+        site: 0,
+    };
+}
+
+/// A call site by content: file, line, column, and what it registered.
+type SiteKey = (&'static str, u32, u32, What);
+
+/// The distinct (location, what) pairs of a run, each kept once; site `i` (from 1) is
+/// `all[i - 1]`, site 0 the unknown one.
+#[derive(Clone, Default)]
+struct Sites {
+    all: Vec<(Option<&'static Location<'static>>, What)>,
+    /// The pairs by content (file, line, column, what), made once a run has more than
+    /// [`SCAN_SITES`] sites (below that a scan is cheaper; a loop is made per simulation).
+    index: Option<HashMap<SiteKey, u32>>,
+}
+
+/// Up to this many sites, a site missing from the caches is found by a scan.
+const SCAN_SITES: usize = 32;
+
+/// The same call site: the same `'static` location (compared by address first, only as
+/// a shortcut: equal contents are the same site) and the same kind.
+#[inline]
+fn same_site(
+    a: (Option<&'static Location<'static>>, What),
+    b: (Option<&'static Location<'static>>, What),
+) -> bool {
+    a.1 == b.1
+        && match (a.0, b.0) {
+            (Some(x), Some(y)) => std::ptr::eq(x, y) || x == y,
+            (None, None) => true,
+            _ => false,
+        }
+}
+
+/// The site a table noted last, and its index (a one-entry cache into [`Sites`]).
+#[derive(Clone, Copy)]
+struct LastSite {
+    at: Option<&'static Location<'static>>,
+    what: What,
+    index: u32,
+}
+
+impl Default for LastSite {
+    fn default() -> LastSite {
+        LastSite {
+            at: None,
+            what: What::Unknown,
+            index: 0,
+        }
+    }
+}
+
+impl LastSite {
+    /// The cached index if `o` comes from the same site (the same `'static` location:
+    /// compared by address, which only decides whether the slow path runs).
+    #[inline(always)]
+    fn hit(&self, o: &Origin) -> Option<u32> {
+        let same_at = match (self.at, o.at) {
+            (Some(x), Some(y)) => std::ptr::eq(x, y),
+            (None, None) => true,
+            _ => false,
+        };
+        (same_at && self.what == o.what).then_some(self.index)
+    }
+}
+
+impl Sites {
+    /// The index of `o`'s site, trying `cache` first (and updating it).
+    #[inline(always)]
+    fn intern(&mut self, o: &Origin, cache: &mut LastSite) -> u32 {
+        match cache.hit(o) {
+            Some(i) => i,
+            None => {
+                let index = self.intern_slow((o.at, o.what));
+                *cache = LastSite {
+                    at: o.at,
+                    what: o.what,
+                    index,
+                };
+                index
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn intern_slow(&mut self, site: (Option<&'static Location<'static>>, What)) -> u32 {
+        if site == (None, What::Unknown) {
+            return 0;
+        }
+        let key = site.0.map(|at| (at.file(), at.line(), at.column(), site.1));
+        match (&self.index, key) {
+            (Some(index), Some(key)) => {
+                if let Some(&i) = index.get(&key) {
+                    return i;
+                }
+            }
+            _ => {
+                if let Some(i) = self.all.iter().position(|&s| same_site(s, site)) {
+                    return i as u32 + 1;
+                }
+            }
+        }
+        self.all.push(site);
+        let i = self.all.len() as u32;
+        if self.all.len() > SCAN_SITES {
+            let index = self.index.get_or_insert_with(|| {
+                let mut m = HashMap::new();
+                for (j, s) in self.all.iter().enumerate() {
+                    if let Some(at) = s.0 {
+                        m.insert((at.file(), at.line(), at.column(), s.1), j as u32 + 1);
+                    }
+                }
+                m
+            });
+            if let Some(key) = key {
+                index.insert(key, i);
+            }
+        }
+        i
+    }
+
+    /// Site `i`.
+    fn get(&self, i: u32) -> (Option<&'static Location<'static>>, What) {
+        match i.checked_sub(1) {
+            Some(j) => self.all[j as usize],
+            None => (None, What::Unknown),
+        }
+    }
+}
+
 /// Timer/callback origins by sequence number, task origins by id (both from 1).
 #[derive(Clone, Default)]
 pub(crate) struct Origins {
-    handles: Vec<Origin>,
-    tasks: Vec<Origin>,
+    handles: Vec<Noted>,
+    tasks: Vec<Noted>,
+    sites: Sites,
+    /// The site each table noted last.
+    last_handle_site: LastSite,
+    last_task_site: LastSite,
 }
 
 /// Puts `o` at number `n` (from 1); numbers never noted stay unknown.
 #[inline]
-fn put(v: &mut Vec<Origin>, n: u32, o: Origin) {
+fn put(v: &mut Vec<Noted>, n: u32, o: Noted) {
     let i = (n as usize).wrapping_sub(1);
     if i == v.len() {
         v.push(o);
@@ -105,19 +257,50 @@ fn put(v: &mut Vec<Origin>, n: u32, o: Origin) {
 
 #[cold]
 #[inline(never)]
-fn put_slow(v: &mut Vec<Origin>, i: usize, o: Origin) {
+fn put_slow(v: &mut Vec<Noted>, i: usize, o: Noted) {
     if i == usize::MAX {
         return;
     }
     if i >= v.len() {
-        v.resize(i + 1, Origin::UNKNOWN);
+        v.resize(i + 1, Noted::UNKNOWN);
     }
     v[i] = o;
 }
 
-fn get(v: &[Origin], n: u32) -> Option<Origin> {
-    let o = *v.get((n as usize).checked_sub(1)?)?;
-    (o.what != What::Unknown).then_some(o)
+impl Origins {
+    #[inline(always)]
+    fn note_task(&mut self, n: u32, o: Origin) {
+        let site = self.sites.intern(&o, &mut self.last_task_site);
+        let noted = Noted {
+            nanos: o.nanos,
+            task: o.task,
+            site,
+        };
+        put(&mut self.tasks, n, noted);
+    }
+
+    #[inline(always)]
+    fn note_handle(&mut self, n: u32, o: Origin) {
+        let site = self.sites.intern(&o, &mut self.last_handle_site);
+        let noted = Noted {
+            nanos: o.nanos,
+            task: o.task,
+            site,
+        };
+        put(&mut self.handles, n, noted);
+    }
+
+    fn get(&self, tasks: bool, n: u32) -> Option<Origin> {
+        let v = if tasks { &self.tasks } else { &self.handles };
+        let o = *v.get((n as usize).checked_sub(1)?)?;
+        let (at, what) = self.sites.get(o.site);
+        (what != What::Unknown).then_some(Origin {
+            at,
+            nanos: o.nanos,
+            task: o.task,
+            what,
+        })
+    }
 }
 
 /// A location as a report shows it: `file:line`, the file as the compiler gave it (relative
@@ -144,13 +327,13 @@ impl Trace {
     /// Notes where timer/callback `seq` came from.
     #[inline]
     pub(crate) fn note_handle(&mut self, seq: u32, origin: Origin) {
-        put(&mut self.origins.handles, seq, origin);
+        self.origins.note_handle(seq, origin);
     }
 
     /// Notes where `task` came from.
     #[inline]
     pub(crate) fn note_task(&mut self, task: TaskId, origin: Origin) {
-        put(&mut self.origins.tasks, task.as_u32(), origin);
+        self.origins.note_task(task.as_u32(), origin);
     }
 
     /// `task 3 "client-2"`, or `task 3` for an unnamed task.
@@ -172,7 +355,7 @@ impl Trace {
     /// Where timer or callback `seq` came from, e.g. `` sleep 20ms in `client-2` at
     /// src/limiter.rs:42 ``; `None` if this run did not note it.
     pub(crate) fn handle_origin(&self, seq: u32) -> Option<String> {
-        let o = get(&self.origins.handles, seq)?;
+        let o = self.origins.get(false, seq)?;
         let d = Duration::from_nanos(o.nanos);
         let mut s = match o.what {
             What::Sleep => format!("sleep {d:?}"),
@@ -196,7 +379,7 @@ impl Trace {
     /// Where `task` was created, e.g. `created at src/limiter.rs:30`, `the test body`;
     /// `None` if this run did not note it.
     pub(crate) fn task_origin(&self, task: u32) -> Option<String> {
-        let o = get(&self.origins.tasks, task)?;
+        let o = self.origins.get(true, task)?;
         match (o.what, o.at) {
             (What::Body, _) => Some("the test body".to_owned()),
             (What::Main, Some(at)) => Some(format!(
@@ -210,7 +393,7 @@ impl Trace {
 
     /// Where `task` was created, as a location (`src/limiter.rs:30`), if noted.
     pub(crate) fn task_location(&self, task: u32) -> Option<String> {
-        get(&self.origins.tasks, task)?.at.map(location_text)
+        self.origins.get(true, task)?.at.map(location_text)
     }
 
     /// `timer 4 (sleep 20ms in `client-2` at src/limiter.rs:42)`: `what` and `seq`, with
@@ -256,6 +439,7 @@ mod tests {
     #[test]
     fn origin_is_small() {
         assert!(std::mem::size_of::<Origin>() <= 24);
+        assert_eq!(std::mem::size_of::<Noted>(), 16);
     }
 
     #[test]
@@ -288,6 +472,47 @@ mod tests {
         let parsed: Trace = tr.to_string().parse().unwrap();
         assert_eq!(parsed, tr);
         assert_eq!(parsed.handle_with_origin("timer", 3), "timer 3");
+    }
+
+    /// More sites than a scan handles: each is still kept once and found again.
+    #[test]
+    fn many_sites_are_kept_apart() {
+        let mut tr = Trace::new("fifo", None);
+        let here = [
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+            Location::caller(),
+        ];
+        let whats = [What::Sleep, What::Timeout, What::CallSoon, What::CallLater];
+        let mut seq = 0;
+        for round in 0..3 {
+            for (a, at) in here.iter().enumerate() {
+                for (b, what) in whats.iter().enumerate() {
+                    seq += 1;
+                    let nanos = (round * 100 + a * 10 + b) as u64;
+                    tr.note_handle(seq, Origin::new(*what, at, nanos));
+                }
+            }
+        }
+        assert!(tr.origins.sites.all.len() > SCAN_SITES);
+        assert_eq!(tr.origins.sites.all.len(), here.len() * whats.len());
+        let mut seq = 0;
+        for round in 0..3 {
+            for (a, at) in here.iter().enumerate() {
+                for (b, what) in whats.iter().enumerate() {
+                    seq += 1;
+                    let o = tr.origins.get(false, seq).unwrap();
+                    assert!(std::ptr::eq(o.at.unwrap(), *at) && o.what == *what);
+                    assert_eq!(o.nanos, (round * 100 + a * 10 + b) as u64);
+                }
+            }
+        }
     }
 
     #[test]
