@@ -192,7 +192,7 @@ pub use event_loop::registry::current_task;
 pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{
     Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
-    Strategy,
+    Strategy, Swarm,
 };
 /// `#[simloop::test] async fn name() { … }`: a `#[test]` that sweeps its body like [`check`]
 /// (feature `macros`, on by default; see the `simloop-macros` crate for the details).

@@ -54,6 +54,7 @@ mod portfolio;
 mod random;
 mod replay;
 mod strategy;
+mod swarm;
 pub(crate) mod wrappers;
 
 pub use bytes::Bytes;
@@ -63,6 +64,7 @@ pub use portfolio::Portfolio;
 pub use random::Random;
 pub use replay::Replay;
 pub use strategy::Strategy;
+pub use swarm::Swarm;
 
 pub(crate) use buggify::seeded_buggify;
 
