@@ -452,15 +452,21 @@ fn the_default_sweep_is_the_portfolio() {
     let names: Vec<&str> = seen[p..].iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["random", "pct2", "pct3", "random", "pct2", "pct3", "random", "pct2", "pct3"]
+        ROTATION.iter().cycle().take(9).copied().collect::<Vec<_>>()
     );
     let seeds: Vec<Option<u64>> = seen[p..].iter().map(|(s, _)| *s).collect();
     assert_eq!(seeds, (0..9).map(Some).collect::<Vec<_>>());
     // `Portfolio::pick` is the same mapping.
     let p = Portfolio::new();
-    assert_eq!(p.pick(7).name(), "pct2");
-    assert_eq!(p.pick(8).name(), "pct3");
-    assert_eq!(p.pick(9).name(), "random");
+    assert_eq!(p.pick(7).name(), "pct2e");
+    assert_eq!(p.pick(8).name(), "swarm");
+    assert_eq!(p.pick(10).name(), "pct3");
+    assert_eq!(p.pick(12).name(), "random");
+    // simloop 0.1's rotation is still there.
+    let classic: Vec<String> = (0..4)
+        .map(|s| Portfolio::classic().pick(s).name())
+        .collect();
+    assert_eq!(classic, ["random", "pct2", "pct3", "random"]);
 }
 
 #[test]
@@ -472,7 +478,7 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
         .try_check(ping_pong_body)
         .expect_err("the portfolio finds the ping-pong");
     let seed = f.seed.unwrap();
-    let expected = ["random", "pct2", "pct3"][(seed % 3) as usize];
+    let expected = ROTATION[(seed % 6) as usize];
     assert_eq!(f.policy, expected);
     assert!(
         f.trace
@@ -492,20 +498,34 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
         .expect_err("the seed fails again");
     assert_eq!(again.policy, f.policy);
     assert_eq!(again.trace.to_string(), f.trace.to_string());
-    // A PCT seed of the portfolio, rerun alone, is also the same schedule.
-    let pct_seed = (0..3000u64).find(|s| s % 3 == 2).unwrap();
-    let run = || {
-        sweep("portfolio_pct")
-            .env(env_seed(pct_seed))
-            .try_check(|| async {
-                let lp = get_running_loop().unwrap();
-                two_workers().await;
-                assert_eq!(lp.trace().policy(), "pct3");
-            })
-            .unwrap()
-    };
-    assert_eq!(run(), run());
+    // A seed of each kind in the rotation, rerun alone, is the same schedule.
+    for (slot, name) in ROTATION.iter().enumerate() {
+        let seed = 600 + slot as u64;
+        let run = || {
+            let name = *name;
+            let trace = Rc::new(RefCell::new(String::new()));
+            let t = trace.clone();
+            let summary = sweep("portfolio_slot")
+                .env(env_seed(seed))
+                .try_check(move || {
+                    let t = t.clone();
+                    async move {
+                        let lp = get_running_loop().unwrap();
+                        two_workers().await;
+                        assert_eq!(lp.trace().policy(), name);
+                        *t.borrow_mut() = lp.trace().to_string();
+                    }
+                })
+                .unwrap();
+            let text = trace.borrow().clone();
+            (summary, text)
+        };
+        assert_eq!(run(), run(), "seed {seed} ({name})");
+    }
 }
+
+/// The default portfolio's policies by `seed % 6`.
+const ROTATION: [&str; 6] = ["random", "pct2e", "swarm", "random", "pct3", "pct2e"];
 
 #[test]
 fn explicit_policy_wins_over_the_portfolio() {
