@@ -457,46 +457,6 @@ fn lost_wakeup() -> Body {
     })
 }
 
-/// Random, but a task step whenever one is runnable (callbacks and timers run only
-/// when no task can).
-struct TaskFirst(Random);
-
-impl simloop::Policy for TaskFirst {
-    fn name(&self) -> String {
-        "task-first".into()
-    }
-    fn seed(&self) -> Option<u64> {
-        simloop::Policy::seed(&self.0)
-    }
-    fn choose(&mut self, d: &simloop::Decision<'_>) -> Result<usize, simloop::LoopError> {
-        let tasks: Vec<usize> = (0..d.candidates.len())
-            .filter(|&i| d.candidates[i].task().is_some())
-            .collect();
-        if tasks.len() < 2 {
-            return match tasks.first() {
-                Some(&i) => Ok(i),
-                None => self.0.choose(d),
-            };
-        }
-        let sub: Vec<simloop::Candidate> = tasks.iter().map(|&i| d.candidates[i]).collect();
-        let k = self.0.choose(&simloop::Decision {
-            step: d.step,
-            now: d.now,
-            candidates: &sub,
-        })?;
-        Ok(tasks[k])
-    }
-}
-
-impl simloop::Strategy for TaskFirst {
-    fn name(&self) -> String {
-        "task-first".into()
-    }
-    fn for_seed(&self, seed: u64) -> Box<dyn simloop::Policy> {
-        Box::new(TaskFirst(Random::new(seed)))
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Sweep {
     Random,
@@ -507,13 +467,12 @@ enum Sweep {
     Pct2e,
     Pct3e,
     Pos,
-    TaskFirst,
     Classic,
     Portfolio,
 }
 
 impl Sweep {
-    const ALL: [Sweep; 11] = [
+    const ALL: [Sweep; 10] = [
         Sweep::Random,
         Sweep::Swarm,
         Sweep::Pct2,
@@ -522,7 +481,6 @@ impl Sweep {
         Sweep::Pct2e,
         Sweep::Pct3e,
         Sweep::Pos,
-        Sweep::TaskFirst,
         Sweep::Classic,
         Sweep::Portfolio,
     ];
@@ -537,7 +495,6 @@ impl Sweep {
             Sweep::Pct2e => "PCT(2)e",
             Sweep::Pct3e => "PCT(3)e",
             Sweep::Pos => "POS",
-            Sweep::TaskFirst => "task-first",
             Sweep::Classic => "0.1 portfolio",
             Sweep::Portfolio => "portfolio",
         }
@@ -572,7 +529,6 @@ impl Sweep {
             Sweep::Pct3e => b.policy(Pct::new(0, 3).at_ends()),
             Sweep::Classic => b.policy(Portfolio::classic()),
             Sweep::Pos => b.policy(Pos::new(0)),
-            Sweep::TaskFirst => b.policy(TaskFirst(Random::new(0))),
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
             Sweep::Portfolio => b,
