@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use simloop::{Builder, Env, Failure, FailureKind, Pct, Portfolio, Pos, Random, Swarm};
+use simloop::{Builder, Env, Failure, FailureKind, Pct, Portfolio, Random, Swarm};
 
 /// Most schedules one trial may run before it counts as "not found".
 const CAP: u64 = 100_000;
@@ -466,13 +466,12 @@ enum Sweep {
     Pct4,
     Pct2e,
     Pct3e,
-    Pos,
     Classic,
     Portfolio,
 }
 
 impl Sweep {
-    const ALL: [Sweep; 10] = [
+    const ALL: [Sweep; 9] = [
         Sweep::Random,
         Sweep::Swarm,
         Sweep::Pct2,
@@ -480,7 +479,6 @@ impl Sweep {
         Sweep::Pct4,
         Sweep::Pct2e,
         Sweep::Pct3e,
-        Sweep::Pos,
         Sweep::Classic,
         Sweep::Portfolio,
     ];
@@ -494,7 +492,6 @@ impl Sweep {
             Sweep::Pct4 => "PCT(4)",
             Sweep::Pct2e => "PCT(2)e",
             Sweep::Pct3e => "PCT(3)e",
-            Sweep::Pos => "POS",
             Sweep::Classic => "0.1 portfolio",
             Sweep::Portfolio => "portfolio",
         }
@@ -528,7 +525,6 @@ impl Sweep {
             Sweep::Pct2e => b.policy(Pct::new(0, 2).at_ends()),
             Sweep::Pct3e => b.policy(Pct::new(0, 3).at_ends()),
             Sweep::Classic => b.policy(Portfolio::classic()),
-            Sweep::Pos => b.policy(Pos::new(0)),
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
             Sweep::Portfolio => b,

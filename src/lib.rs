@@ -191,7 +191,7 @@ pub use error::{BlockedTask, LoopError, OtherLoopTask};
 pub use event_loop::registry::current_task;
 pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{
-    Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Pos, Random, Replay,
+    Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
     Strategy, Swarm,
 };
 /// `#[simloop::test] async fn name() { … }`: a `#[test]` that sweeps its body like [`check`]
