@@ -1,5 +1,5 @@
 //! PCT, probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi and Nagarakatte,
-//! ASPLOS 2010), and the default sweep portfolio.
+//! ASPLOS 2010).
 //!
 //! [`Pct`] gives every runnable item a random priority and always runs the
 //! highest-priority one; at `depth - 1` *change points*, drawn uniformly over the expected
@@ -22,6 +22,10 @@
 //! - **Change points**: at a change point the highest-priority candidate (the one about to
 //!   run) is demoted to priority `i` (for the `i`-th change point, `i < depth`), below
 //!   every initial priority, and the new highest runs instead: a preemption exactly there.
+//! - **Where change points fall**: uniformly over `1..=k`, as in the paper; or, with
+//!   [`Pct::at_ends`] (named `pct<d>e`), at a log-uniform distance from the first or the
+//!   last decision, which hits a window a few decisions from either end of a long run
+//!   (after a long prefix of legitimate work) far more often than `1/k`.
 //! - **Starvation guard**: strict priorities livelock a task that spins
 //!   (`while !flag { yield_now().await }`) waiting for a lower-priority one. When one item
 //!   wins [`Pct::STARVATION_LIMIT`] consecutive decisions it is demoted below everything,
