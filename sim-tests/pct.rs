@@ -8,9 +8,10 @@
 //! - the policy's name (`pct2`, `pct3`), seed, change points, the starvation guard (a
 //!   spin-wait terminates), timers at the same instant are ordered both ways;
 //! - learning the run length in a sweep: the probe run, and a seed rerun that reproduces;
-//! - the portfolio: seed `s` runs Random / PCT(2) / PCT(3) for `s % 3` = 0 / 1 / 2, a
-//!   failure names the policy that found it, and its `SIMLOOP_SEED` line reruns the same
-//!   policy and the same trace.
+//! - the portfolio: seed `s` runs `ROTATION[s % 6]` (Random, PCT(2) near the ends, Swarm,
+//!   Random, PCT(4), PCT(2) near the ends; 0.1's Random / PCT(2) / PCT(3) by `s % 3` with
+//!   `Portfolio::classic()`), a failure names the policy that found it, and the
+//!   `SIMLOOP_SEED` line of a seed of each slot reruns the same policy and the same trace.
 //!
 //! Nothing here reads the process environment: every sweep gets `Env` explicitly.
 
@@ -460,7 +461,7 @@ fn the_default_sweep_is_the_portfolio() {
     let p = Portfolio::new();
     assert_eq!(p.pick(7).name(), "pct2e");
     assert_eq!(p.pick(8).name(), "swarm");
-    assert_eq!(p.pick(10).name(), "pct3");
+    assert_eq!(p.pick(10).name(), "pct4");
     assert_eq!(p.pick(12).name(), "random");
     // simloop 0.1's rotation is still there.
     let classic: Vec<String> = (0..4)
@@ -471,7 +472,7 @@ fn the_default_sweep_is_the_portfolio() {
 
 #[test]
 fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
-    // A bug only PCT(3) or Random can find; whichever seed fails first, its rerun by seed
+    // A bug some policies find; whichever seed fails first, its rerun by seed
     // must be the same policy and the same schedule.
     let f = sweep("portfolio_fail")
         .seeds(0..3000)
@@ -525,7 +526,7 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
 }
 
 /// The default portfolio's policies by `seed % 6`.
-const ROTATION: [&str; 6] = ["random", "pct2e", "swarm", "random", "pct3", "pct2e"];
+const ROTATION: [&str; 6] = ["random", "pct2e", "swarm", "random", "pct4", "pct2e"];
 
 #[test]
 fn explicit_policy_wins_over_the_portfolio() {

@@ -14,7 +14,7 @@
 //! - [`Swarm`]: random choice with a random weight (speed) per item, drawn once per run.
 //! - [`Pct`](crate::Pct): PCT's random priorities with `depth - 1` priority change points
 //!   (see [`Pct`](crate::Pct)); [`Portfolio`](crate::Portfolio): the default of sweeps,
-//!   a rotation of Random, PCT(2) (change points near the ends), Swarm and PCT(3) by seed.
+//!   a rotation of Random, PCT(2) (change points near the ends), Swarm and PCT(4) by seed.
 //! - [`Replay`]: follows a recorded [`Trace`] step by step (and returns the recorded
 //!   [`buggify`](crate::buggify) values), failing with a divergence error as soon as the
 //!   program no longer matches it.

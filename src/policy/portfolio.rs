@@ -12,7 +12,7 @@ use crate::error::LoopError;
 /// | 0, 3 | [`Random`] | `random` | orders that need tasks to make the right *relative* progress (a relay of start-up steps, a window among many busy tasks) |
 /// | 1, 5 | PCT of depth 2, change points near the ends ([`Pct::at_ends`]) | `pct2e` | one preemption at a precise point, also after a long prefix of work |
 /// | 2 | [`Swarm`] (a random speed per task) | `swarm` | one task well ahead of another; one side running many steps uninterrupted |
-/// | 4 | [`Pct`] of depth 3 | `pct3` | two preemptions at precise points |
+/// | 4 | [`Pct`] of depth 4 | `pct4` | two or three preemptions at precise points |
 ///
 /// `docs/strategies.md` measures each of them and the rotation on ten planted bugs.
 /// [`Portfolio::classic`] is the rotation of simloop 0.1 (`random`, `pct2`, `pct3` by
@@ -27,7 +27,7 @@ use crate::error::LoopError;
 /// use simloop::{Policy, Portfolio, Strategy};
 /// let p = Portfolio::new();
 /// let names: Vec<String> = (0..6).map(|s| p.for_seed(s).name()).collect();
-/// assert_eq!(names, ["random", "pct2e", "swarm", "random", "pct3", "pct2e"]);
+/// assert_eq!(names, ["random", "pct2e", "swarm", "random", "pct4", "pct2e"]);
 /// let classic: Vec<String> = (0..3).map(|s| Portfolio::classic().for_seed(s).name()).collect();
 /// assert_eq!(classic, ["random", "pct2", "pct3"]);
 /// ```
@@ -123,7 +123,7 @@ fn pick(seed: u64, steps: Option<u64>, mix: Mix) -> Box<dyn Policy> {
         Mix::Deep => match seed % 6 {
             0 | 3 => Box::new(Random::new(seed)),
             2 => Box::new(Swarm::new(seed)),
-            4 => Box::new(Pct::build(seed, 3, steps)),
+            4 => Box::new(Pct::build(seed, 4, steps)),
             _ => Box::new(Pct::build_placed(seed, 2, steps, Placement::Ends)),
         },
     }
