@@ -545,3 +545,37 @@ fn explicit_policy_wins_over_the_portfolio() {
         .unwrap();
     assert_eq!(*names.borrow(), BTreeSet::from(["random".to_owned()]));
 }
+
+#[test]
+fn change_points_at_the_ends_stay_in_the_run_and_crowd_both_ends() {
+    for k in [1u64, 2, 3, 7, 100, 1000] {
+        for seed in 0..500 {
+            let cps = Pct::with_steps(seed, 4, k).at_ends().change_points();
+            assert_eq!(cps.len() as u64, 3.min(k), "k {k} seed {seed}");
+            assert!(cps.iter().all(|c| (1..=k).contains(c)), "{cps:?} k {k}");
+            assert!(cps.windows(2).all(|w| w[0] < w[1]), "{cps:?}");
+        }
+    }
+    // With k = 1000, a uniform change point is within 8 decisions of an end 1.6% of the
+    // time. At the ends, the distance from the chosen end is log-uniform: its bit length
+    // is one of 10, and the lengths 0, 1 and 2 (distances 0..=6) and an eighth of length
+    // 3 are within 8: about 31%, split between the two ends.
+    let (mut start, mut end, mut total) = (0, 0, 0);
+    for seed in 0..2000 {
+        for c in Pct::with_steps(seed, 2, 1000).at_ends().change_points() {
+            total += 1;
+            start += usize::from(c <= 8);
+            end += usize::from(c > 992);
+        }
+    }
+    assert!(
+        start * 8 > total && end * 8 > total,
+        "{start} {end} of {total}"
+    );
+    // Plain PCT is unchanged by the option's existence: uniform placement.
+    let uniform_near_ends = (0..2000)
+        .flat_map(|s| Pct::with_steps(s, 2, 1000).change_points())
+        .filter(|&c| c <= 8 || c > 992)
+        .count();
+    assert!(uniform_near_ends < 100, "{uniform_near_ends}");
+}
