@@ -1,18 +1,25 @@
 //! Which strategy finds which bug: a measurement.
 //!
-//! Five planted bugs of increasing depth, each a small test body that returns `Err` when
-//! the bug shows. For each bug and each sweep strategy — `Random`, `Pct` of depth 2 and 3,
-//! and the default portfolio — this runs 20 independent trials (trial `t` sweeps the seeds
-//! `t·100_000 ..`, at most [`CAP`] of them) and counts the schedules run up to and
-//! including the first failing one (`seeds_passed + 1`). Bounded exhaustive search
-//! (`Builder::explore`) is deterministic, so it is run once. Then it shrinks one failure
-//! per bug and strategy (trial 0's) and compares the failing trace with the shrunk one.
+//! Ten planted bugs of increasing depth, each a small test body that returns `Err` when
+//! the bug shows. For each bug and each sweep strategy — `Random`, `Swarm`, `Pct` of
+//! depth 2, 3 and 4, `Pct` of depth 2 with change points near the ends (`PCT(2)e`),
+//! simloop 0.1's portfolio (`Portfolio::classic()`) and the default portfolio — this
+//! runs 20 independent trials (trial `t` sweeps the seeds `t·100_000 ..`, at most
+//! [`CAP`] of them) and counts the schedules run up to and including the first failing
+//! one (`seeds_passed + 1`). Bounded exhaustive search (`Builder::explore`) is deterministic,
+//! so it is run once. Then it shrinks one failure per bug and strategy (trial 0's) and
+//! compares the failing trace with the shrunk one.
 //!
 //! The first column says whether asyncio's own order (`Fifo`) hits the bug. The output is
 //! the markdown of `docs/strategies.md`'s tables.
 //!
-//! Run it: `cargo run --release --example strategies` (`STRATEGIES_CAP=2000` for a
-//! quicker, coarser run; `STRATEGIES_TRIALS=5` for fewer trials).
+//! Run it: `cargo run --release --example strategies`. Knobs: `STRATEGIES_CAP=2000` for
+//! a quicker, coarser run; `STRATEGIES_TRIALS=5` for fewer trials; `STRATEGIES_BUGS=6,7`
+//! for some bugs only; `STRATEGIES_SWEEPS='PCT(3)e,portfolio'` for other columns (labels
+//! as in the table; `PCT(3)e` is measured only when named);
+//! `STRATEGIES_QUICK=1` skips the exhaustive search and the shrinking;
+//! `STRATEGIES_SEARCH_CAP` bounds the exhaustive search (default [`SEARCH_CAP`]: it holds
+//! every schedule it ran in memory).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -21,16 +28,19 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use simloop::{Builder, Env, Failure, FailureKind, Pct, Random};
+use simloop::{Builder, Env, Failure, FailureKind, Pct, Portfolio, Random, Swarm};
 
 /// Most schedules one trial may run before it counts as "not found".
-const CAP: u64 = 20_000;
+const CAP: u64 = 100_000;
 /// Independent trials per bug and sweep strategy.
 const TRIALS: u64 = 20;
 /// Where trial `t`'s seeds start.
 const TRIAL_STRIDE: u64 = 100_000;
 /// The preemption bound of the exhaustive search.
 const MAX_PREEMPTIONS: u32 = 3;
+/// Most schedules the exhaustive search may run. The search keeps every schedule it ran
+/// (about 300 KB each for bug 7's 320-step runs), so this is lower than [`CAP`].
+const SEARCH_CAP: u64 = 5_000;
 
 type Body = Pin<Box<dyn Future<Output = Result<(), String>>>>;
 
@@ -245,23 +255,264 @@ fn timeout_race() -> Body {
     })
 }
 
+/// One stage of a relay: after `start` polls of start-up work, the stage looks at its
+/// input flag (the first stage has none and always fires) and, if it is up, holds its own
+/// flag up for exactly one poll (and notes that it fired); then `tail` more polls.
+async fn relay(
+    start: u32,
+    input: Option<Rc<Cell<bool>>>,
+    output: Rc<Cell<bool>>,
+    fired: Rc<Cell<bool>>,
+    tail: u32,
+) {
+    busy(start).await;
+    if input.is_none_or(|i| i.get()) {
+        fired.set(true);
+        output.set(true);
+        simloop::yield_now().await;
+        output.set(false);
+    } else {
+        simloop::yield_now().await;
+    }
+    busy(tail).await;
+}
+
+/// 6. Depth 4: a relay of four tasks, each reacting once to the previous one's one-poll
+///    state, with staggered start-up work (1, 3, 5 and 7 polls) so that no round-robin
+///    lines the events up: `b`'s check (its 4th poll) must fall between `a`'s 2nd and 3rd
+///    polls, `c`'s (6th) between `b`'s 4th and 5th, `d`'s (8th) between `c`'s 6th and
+///    7th. Every task does 12 polls.
+fn chain_depth4() -> Body {
+    Box::pin(async {
+        let flags: Vec<Rc<Cell<bool>>> = (0..4).map(|_| Rc::new(Cell::new(false))).collect();
+        let fired: Vec<Rc<Cell<bool>>> = (0..4).map(|_| Rc::new(Cell::new(false))).collect();
+        let mut tasks = Vec::new();
+        for (i, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            let start = 1 + 2 * i as u32;
+            let input = (i > 0).then(|| flags[i - 1].clone());
+            let work = relay(start, input, flags[i].clone(), fired[i].clone(), 9 - start);
+            tasks.push(spawn(name, work));
+        }
+        join(tasks).await;
+        if fired[3].get() {
+            Err("d saw the state only a, b, c, d in that order produce".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// 7. A long prefix: six workers do 50 polls of legitimate work each (300 steps); a
+///    coordinator waits for all of them, then migrates a shared table (it is
+///    inconsistent for one poll); a reader started at the beginning reads the table at
+///    its first poll. The bug needs the reader held back through all 300 steps and then
+///    landing in the coordinator's one-poll window.
+fn long_prefix() -> Body {
+    Box::pin(async {
+        let migrating = Rc::new(Cell::new(false));
+        let seen = Rc::new(Cell::new(false));
+        let workers: Vec<_> = (0..6)
+            .map(|i| spawn(&format!("worker {i}"), busy(50)))
+            .collect();
+        let coordinator = {
+            let migrating = migrating.clone();
+            async move {
+                join(workers).await;
+                migrating.set(true);
+                simloop::yield_now().await;
+                migrating.set(false);
+                busy(2).await;
+            }
+        };
+        let reader = {
+            let (migrating, seen) = (migrating.clone(), seen.clone());
+            async move {
+                seen.set(migrating.get());
+                busy(2).await;
+            }
+        };
+        join(vec![
+            spawn("coordinator", coordinator),
+            spawn("reader", reader),
+        ])
+        .await;
+        if seen.get() {
+            Err("the reader saw the table mid-migration".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// 8. Timer ties with one-sided progress: an expiry task sleeps 10 ms and then checks the
+///    lease; a renewer sleeps 10 ms too (registered after the expiry's timer, so asyncio
+///    fires the expiry first) and then renews in six steps, each handed to a short
+///    sub-task it awaits. The lease is taken twice when the renewer's timer fires first
+///    and all six steps run before the expiry task's check. Three noise tasks tick every
+///    millisecond meanwhile.
+fn timer_tie() -> Body {
+    Box::pin(async {
+        let progress = Rc::new(Cell::new(0u32));
+        let doubled = Rc::new(Cell::new(false));
+        let expiry = {
+            let (progress, doubled) = (progress.clone(), doubled.clone());
+            async move {
+                simloop::sleep(Duration::from_millis(10)).await;
+                if progress.get() == 6 {
+                    doubled.set(true);
+                }
+            }
+        };
+        let expiry = spawn("expiry", expiry);
+        let renewer = {
+            let progress = progress.clone();
+            async move {
+                simloop::sleep(Duration::from_millis(10)).await;
+                for _ in 0..6 {
+                    let p = progress.clone();
+                    simloop::create_task(async move { p.set(p.get() + 1) })
+                        .await
+                        .expect("a renewal step");
+                }
+            }
+        };
+        simloop::yield_now().await; // the expiry's sleep is registered first
+        let mut tasks = vec![expiry, spawn("renewer", renewer)];
+        for i in 0..3 {
+            tasks.push(spawn(&format!("noise {i}"), async {
+                for _ in 0..15 {
+                    simloop::sleep(Duration::from_millis(1)).await;
+                    simloop::yield_now().await;
+                }
+            }));
+        }
+        join(tasks).await;
+        if doubled.get() {
+            Err("the lease expired after it was renewed: taken twice".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// A hand-rolled one-shot event with a lost-wakeup bug: `wait` checks the flag, yields
+/// (as if preparing), then registers its waker without checking again.
+#[derive(Default)]
+struct Event {
+    set: Cell<bool>,
+    waker: std::cell::RefCell<Option<std::task::Waker>>,
+}
+
+impl Event {
+    fn set(&self) {
+        self.set.set(true);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        if self.set.get() {
+            return;
+        }
+        simloop::yield_now().await; // "prepare"
+        let mut registered = false;
+        std::future::poll_fn(|cx| {
+            if registered && self.set.get() {
+                return std::task::Poll::Ready(());
+            }
+            // The bug: the flag is not checked again before sleeping.
+            registered = true;
+            *self.waker.borrow_mut() = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
+        .await;
+    }
+}
+
+/// 9. A lost wakeup among noise: a waiter does 8 polls of work and waits on the event;
+///    a setter does 2 polls of work and sets it; five noise tasks yield 20 times each.
+///    The waiter hangs when the setter's `set` falls between the waiter's check and its
+///    registration; the test sees that as a timeout.
+fn lost_wakeup() -> Body {
+    Box::pin(async {
+        let ev = Rc::new(Event::default());
+        let mut tasks: Vec<_> = (0..5)
+            .map(|i| spawn(&format!("noise {i}"), busy(20)))
+            .collect();
+        let waiter = {
+            let ev = ev.clone();
+            spawn("waiter", async move {
+                busy(8).await;
+                ev.wait().await;
+            })
+        };
+        tasks.push({
+            let ev = ev.clone();
+            spawn("setter", async move {
+                busy(2).await;
+                ev.set();
+            })
+        });
+        join(tasks).await;
+        match simloop::timeout(Duration::from_secs(1), waiter).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err("lost wakeup: the waiter never woke".into()),
+        }
+    })
+}
+
 #[derive(Clone, Copy)]
 enum Sweep {
     Random,
+    Swarm,
     Pct2,
     Pct3,
+    Pct4,
+    Pct2e,
+    Pct3e,
+    Classic,
     Portfolio,
 }
 
 impl Sweep {
-    const ALL: [Sweep; 4] = [Sweep::Random, Sweep::Pct2, Sweep::Pct3, Sweep::Portfolio];
+    const ALL: [Sweep; 9] = [
+        Sweep::Random,
+        Sweep::Swarm,
+        Sweep::Pct2,
+        Sweep::Pct3,
+        Sweep::Pct4,
+        Sweep::Pct2e,
+        Sweep::Pct3e,
+        Sweep::Classic,
+        Sweep::Portfolio,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Sweep::Random => "Random",
+            Sweep::Swarm => "Swarm",
             Sweep::Pct2 => "PCT(2)",
             Sweep::Pct3 => "PCT(3)",
+            Sweep::Pct4 => "PCT(4)",
+            Sweep::Pct2e => "PCT(2)e",
+            Sweep::Pct3e => "PCT(3)e",
+            Sweep::Classic => "0.1 portfolio",
             Sweep::Portfolio => "portfolio",
+        }
+    }
+
+    /// The sweeps `STRATEGIES_SWEEPS` names (labels, comma-separated), else all.
+    fn chosen() -> Vec<Sweep> {
+        match std::env::var("STRATEGIES_SWEEPS") {
+            Ok(v) => Sweep::ALL
+                .into_iter()
+                .filter(|s| v.split(',').any(|n| n.trim() == s.label()))
+                .collect(),
+            Err(_) => Sweep::ALL
+                .into_iter()
+                .filter(|s| !matches!(s, Sweep::Pct3e))
+                .collect(),
         }
     }
 
@@ -274,6 +525,11 @@ impl Sweep {
             .trace_dir(dir);
         match self {
             Sweep::Random => b.policy(Random::new(0)),
+            Sweep::Swarm => b.policy(Swarm::new(0)),
+            Sweep::Pct4 => b.policy(Pct::new(0, 4)),
+            Sweep::Pct2e => b.policy(Pct::new(0, 2).at_ends()),
+            Sweep::Pct3e => b.policy(Pct::new(0, 3).at_ends()),
+            Sweep::Classic => b.policy(Portfolio::classic()),
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
             Sweep::Portfolio => b,
@@ -351,6 +607,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn main() {
     let cap = env_u64("STRATEGIES_CAP", CAP);
     let trials = env_u64("STRATEGIES_TRIALS", TRIALS);
+    let search_cap = env_u64("STRATEGIES_SEARCH_CAP", SEARCH_CAP);
     let dir = std::env::temp_dir().join(format!("simloop-strategies-{}", std::process::id()));
     let bugs = [
         Bug {
@@ -383,17 +640,38 @@ fn main() {
             what: "timeout and server timer at the same instant, among 4 other clients",
             body: timeout_race,
         },
+        Bug {
+            name: "6 relay, depth 4",
+            what: "4 tasks × 12 polls, start-up 1/3/5/7 polls; a's, b's, c's one-poll states seen in turn",
+            body: chain_depth4,
+        },
+        Bug {
+            name: "7 long prefix",
+            what: "6 workers × 50 polls, then a one-poll window; the reader must wait all along",
+            body: long_prefix,
+        },
+        Bug {
+            name: "8 timer tie, one-sided",
+            what: "expiry's and renewer's sleeps due at once, against registration order, then 6 renewal hops first",
+            body: timer_tie,
+        },
+        Bug {
+            name: "9 lost wakeup",
+            what: "hand-rolled event: set between the waiter's check and registration; 5 noise tasks",
+            body: lost_wakeup,
+        },
     ];
 
     println!(
         "Schedules to the first failure over {trials} trials (trial t sweeps seeds \
          t·{TRIAL_STRIDE}.., cap {cap}); median = the {}th smallest of {trials}; \
-         exhaustive = bounded search, ≤ {MAX_PREEMPTIONS} preemptions, at most {cap} schedules.\n",
+         exhaustive = bounded search, ≤ {MAX_PREEMPTIONS} preemptions, at most {search_cap} schedules.\n",
         trials / 2 + 1
     );
+    let sweeps = Sweep::chosen();
     let mut header = String::from("| bug | FIFO |");
     let mut rule = String::from("| --- | --- |");
-    for s in Sweep::ALL {
+    for &s in &sweeps {
         header.push_str(&format!(" {} median | {} worst |", s.label(), s.label()));
         rule.push_str(" ---: | ---: |");
     }
@@ -401,8 +679,15 @@ fn main() {
     rule.push_str(" ---: |");
     println!("{header}\n{rule}");
 
+    let only = std::env::var("STRATEGIES_BUGS").ok();
+    let quick = std::env::var_os("STRATEGIES_QUICK").is_some();
     let mut shrink_rows = Vec::new();
-    for bug in &bugs {
+    for bug in bugs.iter().filter(|b| {
+        only.as_deref().is_none_or(|o| {
+            o.split(',')
+                .any(|n| b.name.split(' ').next() == Some(n.trim()))
+        })
+    }) {
         // asyncio's own order: does plain FIFO hit the bug?
         let lp = simloop::EventLoop::builder().policy(simloop::Fifo).build();
         let fifo = match lp.run_until_complete((bug.body)()) {
@@ -410,12 +695,16 @@ fn main() {
             _ => "fails",
         };
         let mut row = format!("| {} | {fifo} |", bug.name);
-        for s in Sweep::ALL {
+        for &s in &sweeps {
             let found: Vec<Option<u64>> = (0..trials)
                 .map(|t| trial(bug, s, t, cap, &dir, false).0)
                 .collect();
             let (median, worst) = stats(&found, cap);
             row.push_str(&format!(" {median} | {worst} |"));
+        }
+        if quick {
+            println!("{row} (skipped) |");
+            continue;
         }
         let explored = Builder::new()
             .env(Env::default())
@@ -423,7 +712,7 @@ fn main() {
             .capture_logs(false)
             .trace_dir(&dir)
             .max_preemptions(MAX_PREEMPTIONS)
-            .max_schedules(cap)
+            .max_schedules(search_cap)
             .shrink(false)
             .try_check_all(bug.body);
         let exhaustive_failure = match explored {
@@ -464,7 +753,7 @@ fn main() {
 
         // Shrinking: trial 0's failure of each sweep strategy, and the search's.
         let mut srow = format!("| {} |", bug.name);
-        for s in Sweep::ALL {
+        for &s in &sweeps {
             match trial(bug, s, 0, cap, &dir, true).1 {
                 Some(f) => srow.push_str(&format!(" {} |", shrink_cell(&f))),
                 None => srow.push_str(" (not found) |"),
@@ -477,7 +766,7 @@ fn main() {
                 .capture_logs(false)
                 .trace_dir(&dir)
                 .max_preemptions(MAX_PREEMPTIONS)
-                .max_schedules(cap)
+                .max_schedules(search_cap)
                 .try_check_all(bug.body)
                 .expect_err("the search found a failure a moment ago");
             srow.push_str(&format!(" {} |", shrink_cell(&f)));
@@ -493,7 +782,7 @@ fn main() {
     );
     let mut header = String::from("| bug |");
     let mut rule = String::from("| --- |");
-    for s in Sweep::ALL {
+    for &s in &sweeps {
         header.push_str(&format!(" {} |", s.label()));
         rule.push_str(" --- |");
     }

@@ -8,9 +8,10 @@
 //! - the policy's name (`pct2`, `pct3`), seed, change points, the starvation guard (a
 //!   spin-wait terminates), timers at the same instant are ordered both ways;
 //! - learning the run length in a sweep: the probe run, and a seed rerun that reproduces;
-//! - the portfolio: seed `s` runs Random / PCT(2) / PCT(3) for `s % 3` = 0 / 1 / 2, a
-//!   failure names the policy that found it, and its `SIMLOOP_SEED` line reruns the same
-//!   policy and the same trace.
+//! - the portfolio: seed `s` runs `ROTATION[s % 6]` (Random, PCT(2) near the ends, Swarm,
+//!   Random, PCT(4), PCT(2) near the ends; 0.1's Random / PCT(2) / PCT(3) by `s % 3` with
+//!   `Portfolio::classic()`), a failure names the policy that found it, and the
+//!   `SIMLOOP_SEED` line of a seed of each slot reruns the same policy and the same trace.
 //!
 //! Nothing here reads the process environment: every sweep gets `Env` explicitly.
 
@@ -452,27 +453,33 @@ fn the_default_sweep_is_the_portfolio() {
     let names: Vec<&str> = seen[p..].iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["random", "pct2", "pct3", "random", "pct2", "pct3", "random", "pct2", "pct3"]
+        ROTATION.iter().cycle().take(9).copied().collect::<Vec<_>>()
     );
     let seeds: Vec<Option<u64>> = seen[p..].iter().map(|(s, _)| *s).collect();
     assert_eq!(seeds, (0..9).map(Some).collect::<Vec<_>>());
     // `Portfolio::pick` is the same mapping.
     let p = Portfolio::new();
-    assert_eq!(p.pick(7).name(), "pct2");
-    assert_eq!(p.pick(8).name(), "pct3");
-    assert_eq!(p.pick(9).name(), "random");
+    assert_eq!(p.pick(7).name(), "pct2e");
+    assert_eq!(p.pick(8).name(), "swarm");
+    assert_eq!(p.pick(10).name(), "pct4");
+    assert_eq!(p.pick(12).name(), "random");
+    // simloop 0.1's rotation is still there.
+    let classic: Vec<String> = (0..4)
+        .map(|s| Portfolio::classic().pick(s).name())
+        .collect();
+    assert_eq!(classic, ["random", "pct2", "pct3", "random"]);
 }
 
 #[test]
 fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
-    // A bug only PCT(3) or Random can find; whichever seed fails first, its rerun by seed
+    // A bug some policies find; whichever seed fails first, its rerun by seed
     // must be the same policy and the same schedule.
     let f = sweep("portfolio_fail")
         .seeds(0..3000)
         .try_check(ping_pong_body)
         .expect_err("the portfolio finds the ping-pong");
     let seed = f.seed.unwrap();
-    let expected = ["random", "pct2", "pct3"][(seed % 3) as usize];
+    let expected = ROTATION[(seed % 6) as usize];
     assert_eq!(f.policy, expected);
     assert!(
         f.trace
@@ -492,20 +499,34 @@ fn a_portfolio_failure_names_its_policy_and_its_seed_line_reruns_that_policy() {
         .expect_err("the seed fails again");
     assert_eq!(again.policy, f.policy);
     assert_eq!(again.trace.to_string(), f.trace.to_string());
-    // A PCT seed of the portfolio, rerun alone, is also the same schedule.
-    let pct_seed = (0..3000u64).find(|s| s % 3 == 2).unwrap();
-    let run = || {
-        sweep("portfolio_pct")
-            .env(env_seed(pct_seed))
-            .try_check(|| async {
-                let lp = get_running_loop().unwrap();
-                two_workers().await;
-                assert_eq!(lp.trace().policy(), "pct3");
-            })
-            .unwrap()
-    };
-    assert_eq!(run(), run());
+    // A seed of each kind in the rotation, rerun alone, is the same schedule.
+    for (slot, name) in ROTATION.iter().enumerate() {
+        let seed = 600 + slot as u64;
+        let run = || {
+            let name = *name;
+            let trace = Rc::new(RefCell::new(String::new()));
+            let t = trace.clone();
+            let summary = sweep("portfolio_slot")
+                .env(env_seed(seed))
+                .try_check(move || {
+                    let t = t.clone();
+                    async move {
+                        let lp = get_running_loop().unwrap();
+                        two_workers().await;
+                        assert_eq!(lp.trace().policy(), name);
+                        *t.borrow_mut() = lp.trace().to_string();
+                    }
+                })
+                .unwrap();
+            let text = trace.borrow().clone();
+            (summary, text)
+        };
+        assert_eq!(run(), run(), "seed {seed} ({name})");
+    }
 }
+
+/// The default portfolio's policies by `seed % 6`.
+const ROTATION: [&str; 6] = ["random", "pct2e", "swarm", "random", "pct4", "pct2e"];
 
 #[test]
 fn explicit_policy_wins_over_the_portfolio() {
@@ -523,4 +544,38 @@ fn explicit_policy_wins_over_the_portfolio() {
         })
         .unwrap();
     assert_eq!(*names.borrow(), BTreeSet::from(["random".to_owned()]));
+}
+
+#[test]
+fn change_points_at_the_ends_stay_in_the_run_and_crowd_both_ends() {
+    for k in [1u64, 2, 3, 7, 100, 1000] {
+        for seed in 0..500 {
+            let cps = Pct::with_steps(seed, 4, k).at_ends().change_points();
+            assert_eq!(cps.len() as u64, 3.min(k), "k {k} seed {seed}");
+            assert!(cps.iter().all(|c| (1..=k).contains(c)), "{cps:?} k {k}");
+            assert!(cps.windows(2).all(|w| w[0] < w[1]), "{cps:?}");
+        }
+    }
+    // With k = 1000, a uniform change point is within 8 decisions of an end 1.6% of the
+    // time. At the ends, the distance from the chosen end is log-uniform: its bit length
+    // is one of 10, and the lengths 0, 1 and 2 (distances 0..=6) and an eighth of length
+    // 3 are within 8: about 31%, split between the two ends.
+    let (mut start, mut end, mut total) = (0, 0, 0);
+    for seed in 0..2000 {
+        for c in Pct::with_steps(seed, 2, 1000).at_ends().change_points() {
+            total += 1;
+            start += usize::from(c <= 8);
+            end += usize::from(c > 992);
+        }
+    }
+    assert!(
+        start * 8 > total && end * 8 > total,
+        "{start} {end} of {total}"
+    );
+    // Plain PCT is unchanged by the option's existence: uniform placement.
+    let uniform_near_ends = (0..2000)
+        .flat_map(|s| Pct::with_steps(s, 2, 1000).change_points())
+        .filter(|&c| c <= 8 || c > 992)
+        .count();
+    assert!(uniform_near_ends < 100, "{uniform_near_ends}");
 }

@@ -44,7 +44,7 @@
 //!
 //! [`check`] sweeps a test body over seeds (`0..1000` unless `SIMLOOP_SEEDS` says
 //! otherwise) with a fresh loop per seed — under the [`Portfolio`]: [`Random`], PCT of
-//! depth 2 or PCT of depth 3 by seed — and panics with a report on the first failure:
+//! depth 2 or 4, or [`Swarm`], by seed — and panics with a report on the first failure:
 //!
 //! ```should_panic
 //! use std::{cell::Cell, rc::Rc};
@@ -192,7 +192,7 @@ pub use event_loop::registry::current_task;
 pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
 pub use policy::{
     Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
-    Strategy,
+    Strategy, Swarm,
 };
 /// `#[simloop::test] async fn name() { … }`: a `#[test]` that sweeps its body like [`check`]
 /// (feature `macros`, on by default; see the `simloop-macros` crate for the details).
@@ -391,7 +391,7 @@ where
 
 /// Sweeps `body` over seeds (`SIMLOOP_SEEDS`, default `0..1000`; `SIMLOOP_SEED` runs one
 /// seed; `SIMLOOP_REPLAY` replays a trace file) with the [`Portfolio`] (Random, PCT(2)
-/// or PCT(3) by seed `% 3`) and
+/// with change points near the ends, Swarm or PCT(4), by seed `% 6`) and
 /// panics with a replayable report on the first failure. See [`Builder::check`].
 ///
 /// ```

@@ -11,15 +11,17 @@
 //!   (the default when a seed is given).
 //! - [`Bytes`](crate::Bytes): takes each choice from a fuzzer's bytes, FIFO once
 //!   they run out (see [`fuzz`](crate::fuzz)).
+//! - [`Swarm`]: random choice with a random weight (speed) per item, drawn once per run.
 //! - [`Pct`](crate::Pct): PCT's random priorities with `depth - 1` priority change points
 //!   (see [`Pct`](crate::Pct)); [`Portfolio`](crate::Portfolio): the default of sweeps,
-//!   Random, PCT(2) or PCT(3) by seed.
+//!   a rotation of Random, PCT(2) (change points near the ends), Swarm and PCT(4) by seed.
 //! - [`Replay`]: follows a recorded [`Trace`] step by step (and returns the recorded
 //!   [`buggify`](crate::buggify) values), failing with a divergence error as soon as the
 //!   program no longer matches it.
 //!
 //! A sweep needs a policy per seed: that is a separate trait, [`Strategy`] (implemented
-//! by [`Fifo`], [`Random`], [`Pct`](crate::Pct) and [`Portfolio`](crate::Portfolio)).
+//! by [`Fifo`], [`Random`], [`Swarm`], [`Pct`](crate::Pct) and
+//! [`Portfolio`](crate::Portfolio)).
 //! Checks that cut across runs (the determinism double-run, decision counting) wrap a
 //! policy through one small trait, `Observer` (`wrappers.rs`), never branch in the loop.
 //!
@@ -54,6 +56,7 @@ mod portfolio;
 mod random;
 mod replay;
 mod strategy;
+mod swarm;
 pub(crate) mod wrappers;
 
 pub use bytes::Bytes;
@@ -63,6 +66,7 @@ pub use portfolio::Portfolio;
 pub use random::Random;
 pub use replay::Replay;
 pub use strategy::Strategy;
+pub use swarm::Swarm;
 
 pub(crate) use buggify::seeded_buggify;
 

@@ -1,5 +1,5 @@
 //! PCT, probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi and Nagarakatte,
-//! ASPLOS 2010), and the default sweep portfolio.
+//! ASPLOS 2010).
 //!
 //! [`Pct`] gives every runnable item a random priority and always runs the
 //! highest-priority one; at `depth - 1` *change points*, drawn uniformly over the expected
@@ -22,6 +22,10 @@
 //! - **Change points**: at a change point the highest-priority candidate (the one about to
 //!   run) is demoted to priority `i` (for the `i`-th change point, `i < depth`), below
 //!   every initial priority, and the new highest runs instead: a preemption exactly there.
+//! - **Where change points fall**: uniformly over `1..=k`, as in the paper; or, with
+//!   [`Pct::at_ends`] (named `pct<d>e`), at a log-uniform distance from the first or the
+//!   last decision, which hits a window a few decisions from either end of a long run
+//!   (after a long prefix of legitimate work) far more often than `1/k`.
 //! - **Starvation guard**: strict priorities livelock a task that spins
 //!   (`while !flag { yield_now().await }`) waiting for a lower-priority one. When one item
 //!   wins [`Pct::STARVATION_LIMIT`] consecutive decisions it is demoted below everything,
@@ -81,6 +85,7 @@ const LOW: u64 = 1 << 62;
 pub struct Pct {
     seed: u64,
     depth: u32,
+    placement: Placement,
     steps: Option<u64>,
     rng: ChaCha8Rng,
     /// `(decision number, priority)`, sorted by decision number.
@@ -123,6 +128,15 @@ impl Pct {
     }
 
     pub(crate) fn build(seed: u64, depth: u32, steps: Option<u64>) -> Pct {
+        Pct::build_placed(seed, depth, steps, Placement::Uniform)
+    }
+
+    pub(crate) fn build_placed(
+        seed: u64,
+        depth: u32,
+        steps: Option<u64>,
+        placement: Placement,
+    ) -> Pct {
         assert!(depth > 0, "Pct: depth must be at least 1");
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let k = steps.unwrap_or(Pct::DEFAULT_STEPS);
@@ -131,7 +145,17 @@ impl Pct {
         let want = u64::from(depth - 1).min(k);
         let mut change: Vec<(u64, u64)> = Vec::with_capacity(want as usize);
         while (change.len() as u64) < want {
-            let at = 1 + below(&mut rng, k);
+            let at = match placement {
+                Placement::Uniform => 1 + below(&mut rng, k),
+                Placement::Ends => {
+                    let x = log_uniform(&mut rng, k);
+                    if rng.next_u64() & 1 == 0 {
+                        1 + x
+                    } else {
+                        k - x
+                    }
+                }
+            };
             if change.iter().all(|&(c, _)| c != at) {
                 let label = change.len() as u64 + 1;
                 change.push((at, LOW + label));
@@ -141,6 +165,7 @@ impl Pct {
         Pct {
             seed,
             depth,
+            placement,
             steps,
             rng,
             change,
@@ -152,6 +177,29 @@ impl Pct {
             last: None,
             streak: 0,
         }
+    }
+
+    /// The same PCT with its change points drawn near the ends of the run instead of
+    /// uniformly: at a log-uniform distance (1, 2–3, 4–7, … decisions, each range equally
+    /// likely) from the first decision or, equally often, back from the `k`-th. Named
+    /// `pct<d>e` in traces and reports.
+    ///
+    /// Uniform placement gives each decision a chance of `1/k`, so a window that opens
+    /// after a long prefix of legitimate work (hundreds of decisions in) is hit once in
+    /// hundreds of runs however short it is; most such windows lie a few decisions from
+    /// the start (start-up) or from the end (the last task's hand-over, shutdown), where
+    /// this placement hits a given decision `d` away with a chance of about
+    /// `1/(2·d·log2 k)`.
+    ///
+    /// ```
+    /// use simloop::Pct;
+    /// let p = Pct::with_steps(3, 2, 1000).at_ends();
+    /// let at = p.change_points()[0];
+    /// assert!((1..=1000).contains(&at));
+    /// assert_eq!(simloop::Policy::name(&p), "pct2e");
+    /// ```
+    pub fn at_ends(self) -> Pct {
+        Pct::build_placed(self.seed, self.depth, self.steps, Placement::Ends)
     }
 
     /// The depth `d`.
@@ -233,6 +281,25 @@ const PRIORITY_PROBES: u64 = 8;
 /// The run length a depth-1 probe is built with (it has no change points to place).
 const PRIORITY_PROBE_STEPS: u64 = 1;
 
+/// Where PCT's change points are drawn over the run length `k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Uniformly over `1..=k`, as in the paper.
+    Uniform,
+    /// At a log-uniform distance from the start or, equally often, from the end.
+    Ends,
+}
+
+/// Log-uniform in `0..n` (n > 0), integers only: a bit length `b` uniform over the
+/// lengths up to `n`'s, then uniform among the values of that length (below `n`).
+fn log_uniform(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    let bits = u64::from(64 - n.leading_zeros()); // n in [2^(bits-1), 2^bits)
+    let b = below(rng, bits); // values in [2^b - 1, 2^(b+1) - 1), cut at n
+    let lo = (1u64 << b) - 1;
+    let hi = ((1u64 << b) * 2 - 1).min(n);
+    lo + below(rng, hi - lo)
+}
+
 /// Uniform in `0..n` (n > 0) by multiply-shift.
 fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
@@ -240,7 +307,10 @@ fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
 
 impl Policy for Pct {
     fn name(&self) -> String {
-        format!("pct{}", self.depth)
+        match self.placement {
+            Placement::Uniform => format!("pct{}", self.depth),
+            Placement::Ends => format!("pct{}e", self.depth),
+        }
     }
 
     fn seed(&self) -> Option<u64> {
@@ -298,16 +368,22 @@ impl Strategy for Pct {
         format!("pct{}", self.depth)
     }
     fn for_seed(&self, seed: u64) -> Box<dyn Policy> {
-        Box::new(Pct::build(seed, self.depth, self.steps))
+        Box::new(Pct::build_placed(
+            seed,
+            self.depth,
+            self.steps,
+            self.placement,
+        ))
     }
     fn length_probes(&self) -> Vec<Box<dyn Policy>> {
         probes(self.steps)
     }
     fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Strategy>> {
-        Some(Box::new(Pct::build(
+        Some(Box::new(Pct::build_placed(
             self.seed,
             self.depth,
             Some(decisions.max(1)),
+            self.placement,
         )))
     }
 }

@@ -1,33 +1,57 @@
 //! [`Portfolio`]: the default strategy of a sweep.
 
-use super::pct::probes;
-use super::{Decision, Pct, Policy, Random, Strategy};
+use super::pct::{probes, Placement};
+use super::{Decision, Pct, Policy, Random, Strategy, Swarm};
 use crate::error::LoopError;
 
-/// The default strategy of a sweep: seed `s` runs [`Random`] if `s % 3 == 0`, PCT of
-/// depth 2 if `s % 3 == 1` and PCT of depth 3 if `s % 3 == 2`.
+/// The default strategy of a sweep: a rotation of policies by seed, each good at a
+/// different kind of bug. Seed `s` runs entry `s % 6` of
+///
+/// | `s % 6` | policy | name | finds best |
+/// | --- | --- | --- | --- |
+/// | 0, 3 | [`Random`] | `random` | orders that need tasks to make the right *relative* progress (a relay of start-up steps, a window among many busy tasks) |
+/// | 1, 5 | PCT of depth 2, change points near the ends ([`Pct::at_ends`]) | `pct2e` | one preemption at a precise point, also after a long prefix of work |
+/// | 2 | [`Swarm`] (a random speed per task) | `swarm` | one task well ahead of another; one side running many steps uninterrupted |
+/// | 4 | [`Pct`] of depth 4 | `pct4` | two or three preemptions at precise points |
+///
+/// `docs/strategies.md` measures each of them and the rotation on ten planted bugs.
+/// [`Portfolio::classic`] is the rotation of simloop 0.1 (`random`, `pct2`, `pct3` by
+/// `s % 3`), for suites whose seeds must keep their schedules.
 ///
 /// The choice depends only on the seed, so a seed's replay line (`SIMLOOP_SEED`) runs the
-/// same policy; the trace header and the failure report name it (`random`, `pct2`,
-/// `pct3`). Like [`Pct`], the portfolio learns the run length from probe runs at the
-/// start of a sweep. Used directly as a loop's policy, a portfolio is seed 0's pick.
+/// same policy; the trace header and the failure report name it. Like [`Pct`], the
+/// portfolio learns the run length from probe runs at the start of a sweep. Used directly
+/// as a loop's policy, a portfolio is seed 0's pick.
 ///
 /// ```
 /// use simloop::{Policy, Portfolio, Strategy};
 /// let p = Portfolio::new();
-/// let names: Vec<String> = (0..3).map(|s| p.for_seed(s).name()).collect();
-/// assert_eq!(names, ["random", "pct2", "pct3"]);
+/// let names: Vec<String> = (0..6).map(|s| p.for_seed(s).name()).collect();
+/// assert_eq!(names, ["random", "pct2e", "swarm", "random", "pct4", "pct2e"]);
+/// let classic: Vec<String> = (0..3).map(|s| Portfolio::classic().for_seed(s).name()).collect();
+/// assert_eq!(classic, ["random", "pct2", "pct3"]);
 /// ```
 pub struct Portfolio {
     steps: Option<u64>,
+    mix: Mix,
     /// Seed 0's pick, for direct use.
     inner: Box<dyn Policy>,
+}
+
+/// Which rotation a [`Portfolio`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mix {
+    /// Random, PCT(2) and PCT(3) with uniform change points, by `seed % 3` (simloop 0.1).
+    Classic,
+    /// The rotation of six described on [`Portfolio`].
+    Deep,
 }
 
 impl std::fmt::Debug for Portfolio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Portfolio")
             .field("steps", &self.steps)
+            .field("mix", &self.mix)
             .finish()
     }
 }
@@ -41,7 +65,7 @@ impl Default for Portfolio {
 impl Portfolio {
     /// The portfolio, learning the run length in a sweep.
     pub fn new() -> Portfolio {
-        Portfolio::build(None)
+        Portfolio::build(None, Mix::Deep)
     }
 
     /// The portfolio with a given run length for its PCT seeds.
@@ -50,26 +74,58 @@ impl Portfolio {
     /// If `steps` is 0.
     pub fn with_steps(steps: u64) -> Portfolio {
         assert!(steps > 0, "Portfolio: the run length must be at least 1");
-        Portfolio::build(Some(steps))
+        Portfolio::build(Some(steps), Mix::Deep)
     }
 
-    fn build(steps: Option<u64>) -> Portfolio {
+    /// simloop 0.1's rotation: seed `s` runs [`Random`] if `s % 3 == 0`, PCT of depth 2
+    /// if `s % 3 == 1` and PCT of depth 3 if `s % 3 == 2` (uniform change points; named
+    /// `random`, `pct2`, `pct3`). Every seed keeps the schedule it had in 0.1. Combine
+    /// with [`with_steps`](Portfolio::with_steps) through
+    /// [`classic_with_steps`](Portfolio::classic_with_steps).
+    ///
+    /// ```
+    /// use simloop::{Policy, Portfolio};
+    /// assert_eq!(Portfolio::classic().pick(8).name(), "pct3");
+    /// ```
+    pub fn classic() -> Portfolio {
+        Portfolio::build(None, Mix::Classic)
+    }
+
+    /// [`classic`](Portfolio::classic) with a given run length for its PCT seeds.
+    ///
+    /// # Panics
+    /// If `steps` is 0.
+    pub fn classic_with_steps(steps: u64) -> Portfolio {
+        assert!(steps > 0, "Portfolio: the run length must be at least 1");
+        Portfolio::build(Some(steps), Mix::Classic)
+    }
+
+    fn build(steps: Option<u64>, mix: Mix) -> Portfolio {
         Portfolio {
             steps,
-            inner: pick(0, steps),
+            mix,
+            inner: pick(0, steps, mix),
         }
     }
 
     /// The policy seed `seed` runs.
     pub fn pick(&self, seed: u64) -> Box<dyn Policy> {
-        pick(seed, self.steps)
+        pick(seed, self.steps, self.mix)
     }
 }
 
-fn pick(seed: u64, steps: Option<u64>) -> Box<dyn Policy> {
-    match seed % 3 {
-        0 => Box::new(Random::new(seed)),
-        r => Box::new(Pct::build(seed, r as u32 + 1, steps)),
+fn pick(seed: u64, steps: Option<u64>, mix: Mix) -> Box<dyn Policy> {
+    match mix {
+        Mix::Classic => match seed % 3 {
+            0 => Box::new(Random::new(seed)),
+            r => Box::new(Pct::build(seed, r as u32 + 1, steps)),
+        },
+        Mix::Deep => match seed % 6 {
+            0 | 3 => Box::new(Random::new(seed)),
+            2 => Box::new(Swarm::new(seed)),
+            4 => Box::new(Pct::build(seed, 4, steps)),
+            _ => Box::new(Pct::build_placed(seed, 2, steps, Placement::Ends)),
+        },
     }
 }
 
@@ -110,6 +166,6 @@ impl Strategy for Portfolio {
         probes(self.steps)
     }
     fn with_run_length(&self, decisions: u64) -> Option<Box<dyn Strategy>> {
-        Some(Box::new(Portfolio::build(Some(decisions.max(1)))))
+        Some(Box::new(Portfolio::build(Some(decisions.max(1)), self.mix)))
     }
 }

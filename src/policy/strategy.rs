@@ -7,9 +7,9 @@ use super::Policy;
 /// runs measure it first.
 ///
 /// Implemented by [`Fifo`](crate::Fifo), [`Random`](crate::Random),
-/// [`Pct`](crate::Pct) and [`Portfolio`](crate::Portfolio). A policy that cannot be
-/// re-seeded (e.g. [`Replay`](crate::Replay)) is not a `Strategy`, so a sweep refuses it
-/// at compile time:
+/// [`Swarm`](crate::Swarm), [`Pct`](crate::Pct) and [`Portfolio`](crate::Portfolio). A
+/// policy that cannot be re-seeded (e.g. [`Replay`](crate::Replay)) is not a `Strategy`,
+/// so a sweep refuses it at compile time:
 ///
 /// ```compile_fail
 /// let trace = simloop::EventLoop::new().trace();
