@@ -21,7 +21,7 @@ use super::core::Core;
 use super::handle::{Action, CancelNotes, HandleCell};
 use super::lifecycle::Lifecycle;
 use super::remote::Remote;
-use super::waker::Probe;
+use super::task_waker::Probe;
 use crate::error::LoopError;
 use crate::task::header::{LoopLink, TaskObj};
 use crate::task::id::TaskId;

@@ -42,6 +42,7 @@ pub(crate) mod slab;
 pub(crate) mod spawn;
 pub(crate) mod step;
 pub(crate) mod table;
+pub(crate) mod task_waker;
 pub(crate) mod timers;
 pub(crate) mod waker;
 
