@@ -426,3 +426,30 @@ fn a_test_that_leaves_tasks_pending_passes_every_schedule() {
         .unwrap_or_else(|f| panic!("{f}"));
     assert!(summary.schedules >= 1, "{summary}");
 }
+
+#[test]
+fn a_long_program_searches_in_bounded_memory() {
+    // Six tasks of fifty yields: ~300 decision points with five alternatives each, so
+    // every run has ~1,500 children. Queues of full prefixes grew without bound here
+    // (gigabytes within a few thousand runs); the search now keeps only the nodes its
+    // remaining runs can reach, each a few words.
+    let f = builder("long_limit")
+        .max_schedules(3_000)
+        .try_check_all(|| async {
+            let ts: Vec<_> = (0..6)
+                .map(|_| {
+                    create_task(async {
+                        for _ in 0..50 {
+                            yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for t in ts {
+                t.await.unwrap();
+            }
+        })
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::SearchLimit);
+    assert_eq!(f.seeds_passed, 3_000);
+}

@@ -64,10 +64,41 @@ pub(crate) enum Found {
     },
 }
 
-/// A schedule waiting to be run: follow `prefix`, then the default.
+/// A schedule waiting to be run: follow the first `len` picks of `base` (the run it
+/// branches from, shared by all its children), then `alt`, then the default. A child
+/// costs a few words, not a copy of its prefix: a run of `n` steps has up to `n × width`
+/// children.
 struct Node {
-    prefix: Vec<Option<Pick>>,
+    base: Rc<[Option<Pick>]>,
+    len: usize,
+    alt: Option<Pick>,
     preemptions: u32,
+}
+
+impl Node {
+    /// The plan a run of this node follows.
+    fn prefix(&self) -> Vec<Option<Pick>> {
+        let mut v = Vec::with_capacity(self.len + 1);
+        v.extend_from_slice(&self.base[..self.len]);
+        if let Some(a) = self.alt {
+            v.push(Some(a));
+        }
+        v
+    }
+}
+
+/// Keeps at most `cap` nodes of a queue that is consumed from its front (`front_first`)
+/// or its back: the rest could never run before the search's run limit, so dropping
+/// them changes nothing the search does — it only bounds its memory.
+fn bound(nodes: &mut Vec<Node>, cap: u64, front_first: bool) {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    if nodes.len() > cap {
+        if front_first {
+            nodes.truncate(cap);
+        } else {
+            nodes.drain(..nodes.len() - cap);
+        }
+    }
 }
 
 impl Builder {
@@ -84,7 +115,9 @@ impl Builder {
         mut stop: impl FnMut(&Outcome) -> bool,
     ) -> Found {
         let mut level: Vec<Node> = vec![Node {
-            prefix: Vec::new(),
+            base: Rc::from(Vec::new()),
+            len: 0,
+            alt: None,
             preemptions: 0,
         }];
         let mut k = 0;
@@ -102,8 +135,9 @@ impl Builder {
                 if summary.schedules >= max_runs {
                     return Found::Limit { level: k };
                 }
-                let branch = node.prefix.len();
-                let (policy, record) = Guided::new(name, Rc::new(node.prefix), true);
+                let prefix = node.prefix();
+                let branch = prefix.len();
+                let (policy, record) = Guided::new(name, Rc::new(prefix), true);
                 let outcome = self.run_one(Box::new(policy), body);
                 summary.schedules += 1;
                 summary.per_level[k as usize] += 1;
@@ -118,8 +152,8 @@ impl Builder {
                 }
                 // Children: change one default choice at or after `branch`.
                 let mut here = Vec::new();
-                for i in branch..record.len() {
-                    let r = &record[i];
+                let base: Rc<[Option<Pick>]> = record.iter().map(|r| Some(r.picked())).collect();
+                for (i, r) in record.iter().enumerate().skip(branch) {
                     if r.is_fault() {
                         continue; // faults are not explored (buggify is off in a search)
                     }
@@ -128,11 +162,10 @@ impl Builder {
                             continue;
                         }
                         let cost = r.cost_of(j);
-                        let mut prefix: Vec<Option<Pick>> =
-                            record[..i].iter().map(|r| Some(r.picked())).collect();
-                        prefix.push(Some(r.cands[j]));
                         let child = Node {
-                            prefix,
+                            base: base.clone(),
+                            len: i,
+                            alt: Some(r.cands[j]),
                             preemptions: node.preemptions + cost,
                         };
                         if cost == 0 {
@@ -143,6 +176,12 @@ impl Builder {
                     }
                 }
                 stack.extend(here.into_iter().rev());
+                // Only what the remaining runs can reach is kept (`stack` is consumed
+                // from its back, `next` from its front) — and at least one node, so a
+                // search that would go on still reports reaching its limit.
+                let left = max_runs.saturating_sub(summary.schedules).max(1);
+                bound(&mut stack, left, false);
+                bound(&mut next, left, true);
             }
             level = next;
             k += 1;
