@@ -95,6 +95,7 @@ pub(crate) fn current() -> Option<Rc<RunState>> {
         match &*a {
             Some(rs) if rs.lp == lp => Some(rs.clone()),
             _ => {
+                refuse_inside_real_tokio();
                 let rs = RunState::new(lp, false);
                 *a = Some(rs.clone());
                 Some(rs)
@@ -126,6 +127,14 @@ pub(crate) fn check_can_block() {
     if in_running_loop() {
         panic!("{NESTED_BLOCK_ON}");
     }
+    refuse_inside_real_tokio();
+}
+
+/// Panics if a real tokio runtime is entered on this thread: code in the simulation
+/// could then reach it (a dependency's `tokio::spawn` would silently run on it, outside
+/// the policy's control) instead of failing.
+#[track_caller]
+fn refuse_inside_real_tokio() {
     if tokio::runtime::Handle::try_current().is_ok() {
         panic!(
             "simloop-tokio: a simulated runtime was started inside a real tokio runtime. A \

@@ -330,6 +330,18 @@ fn a_simulation_inside_a_real_tokio_runtime_is_refused() {
         msg.contains("a simulated runtime was started inside a real tokio runtime"),
         "{msg}"
     );
+    // Also a plain simloop loop whose code first touches the mirror.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        real.block_on(async {
+            let lp = simloop::new_event_loop();
+            lp.block_on(async { drop(tokio::spawn(async {})) })
+        })
+    }));
+    let msg = panic_text(r.unwrap_err());
+    assert!(
+        msg.contains("a simulated runtime was started inside a real tokio runtime"),
+        "{msg}"
+    );
 }
 
 #[test]
