@@ -222,6 +222,15 @@ use event_loop::registry;
 pub mod __private {
     pub use crate::time::sleep::sleep_until_from;
 
+    /// Wakes `w` once nothing else is ready on the running loop (before its clock may
+    /// advance): tokio's deferred `yield_now`. Outside a running loop it wakes at once.
+    pub fn defer_wake(w: &std::task::Waker) {
+        match crate::event_loop::registry::running() {
+            Some(inner) => inner.deferred.borrow_mut().push(w.clone()),
+            None => w.wake_by_ref(),
+        }
+    }
+
     /// A source location as reports show it (`src/x.rs:12`; a dependency's absolute
     /// path cut to its last two parts).
     pub fn location_text(at: &std::panic::Location<'_>) -> String {

@@ -55,8 +55,7 @@
 //! (`flavor = "multi_thread"` included; `block_in_place` panics inside one as on
 //! tokio's current-thread runtime); `spawn_blocking` runs its closure inline as one
 //! step; time is virtual also without `start_paused` (auto-advance is always on); task
-//! ids count from 1 in each run; `yield_now` requeues at the back of the ready queue at
-//! once (tokio waits for its I/O driver first). `NOTES.md` in this package lists
+//! ids count from 1 in each run. `NOTES.md` in this package lists
 //! tokio's semantics item by item, and `tests/parity_*.rs` run the same tests against
 //! both.
 //!

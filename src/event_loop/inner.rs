@@ -63,6 +63,9 @@ pub(crate) struct Inner {
     pub(crate) refused: RefCell<Vec<String>>,
     /// The waker a task is polled with until it needs one of its own (`waker.rs`).
     pub(crate) probe: Cell<Option<Probe>>,
+    /// Wakes held back until nothing is ready (`defer_wake`: tokio's `yield_now`, which
+    /// lets every ready task run first). Woken, in order, before the clock may advance.
+    pub(crate) deferred: RefCell<Vec<std::task::Waker>>,
 }
 
 impl LoopLink for Inner {

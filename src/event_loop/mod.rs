@@ -134,6 +134,7 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
         seed,
         every_step,
         shutdown: Cell::new(None),
+        deferred: RefCell::new(Vec::new()),
         refused: RefCell::new(Vec::new()),
         probe: Cell::new(None),
     });

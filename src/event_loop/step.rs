@@ -6,7 +6,8 @@
 //! 1. **Drain** the inbox (and wakes from other threads) in arrival order, and purge
 //!    cancelled callbacks and timers from the ready set.
 //! 2. At an **iteration boundary** (asyncio's `_run_once`): stop if a stop was requested;
-//!    if nothing is ready, jump the clock to the next deadline (or report the loop idle);
+//!    if nothing is ready, wake what `defer_wake` held back, else jump the clock to the
+//!    next deadline (or report the loop idle);
 //!    promote the timers now due, by (deadline, registration order); snapshot the batch.
 //! 3. Spend one step of the **budget** (`max_steps`).
 //! 4. **Decide**: with two or more candidates (or a policy that sees every step) the
@@ -70,6 +71,15 @@ impl Inner {
                 }
                 first = false;
                 let idle = core.ready.len() == 0 && !self.lifecycle.is_stopping();
+                if idle && !self.deferred.borrow().is_empty() {
+                    // Held-back wakes go before the clock may move (see `defer_wake`).
+                    drop(core);
+                    let ws = std::mem::take(&mut *self.deferred.borrow_mut());
+                    for w in ws {
+                        w.wake();
+                    }
+                    continue;
+                }
                 if idle && !self.advance_clock(&mut core) {
                     return Exit::Idle;
                 }

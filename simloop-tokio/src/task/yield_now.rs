@@ -6,11 +6,9 @@ use std::task::{Context, Poll};
 
 use crate::coop;
 
-/// Yields once: the task goes to the back of the ready queue (tokio's
-/// `task::yield_now`). tokio defers the wake until its driver has run; the simulated
-/// loop has no I/O driver and its timers only fire when nothing is ready, so the
-/// difference is not observable except in step order against timers due at the same
-/// instant (which are policy choices anyway).
+/// Yields once (tokio's `task::yield_now`): as in tokio, the task is woken only when
+/// nothing else is ready — every task already ready, and every task those wake, runs
+/// first — and before virtual time may move on.
 pub async fn yield_now() {
     let mut yielded = false;
     poll_fn(|cx| {
@@ -18,7 +16,7 @@ pub async fn yield_now() {
             Poll::Ready(())
         } else {
             yielded = true;
-            cx.waker().wake_by_ref();
+            simloop::__private::defer_wake(cx.waker());
             Poll::Pending
         }
     })

@@ -705,6 +705,34 @@ async fn yield_now_lets_a_spawned_task_run() {
     assert_eq!(*log.lock().unwrap(), ["main 1", "task", "main 2"]);
 }
 
+#[tokio::test(start_paused = true)]
+async fn yield_now_waits_until_every_ready_task_has_run() {
+    // A yields while B is ready; B wakes C. tokio wakes the yielded A only once nothing
+    // is ready, so C (woken after A yielded) runs before A goes on.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let l = log.clone();
+    let c = tokio::spawn(async move {
+        rx.await.unwrap();
+        l.lock().unwrap().push("c");
+    });
+    let l = log.clone();
+    let a = tokio::spawn(async move {
+        l.lock().unwrap().push("a1");
+        tokio::task::yield_now().await;
+        l.lock().unwrap().push("a2");
+    });
+    let l = log.clone();
+    let b = tokio::spawn(async move {
+        l.lock().unwrap().push("b");
+        tx.send(()).unwrap();
+    });
+    for h in [c, a, b] {
+        h.await.unwrap();
+    }
+    assert_eq!(*log.lock().unwrap(), ["a1", "b", "c", "a2"]);
+}
+
 /// Runs `steps` budget-consuming steps, returning the step at which a concurrently
 /// spawned task first ran (`None`: it did not run before the loop ended).
 async fn first_interleave(steps: usize, unconstrained: bool) -> Option<usize> {
