@@ -354,25 +354,28 @@ fn timer_ties_are_choices() {
     );
 }
 
+/// `tasks` tasks that yield `yields` times each, awaited in turn.
+async fn yielding_tasks(tasks: usize, yields: usize) {
+    let ts: Vec<_> = (0..tasks)
+        .map(|_| {
+            create_task(async move {
+                for _ in 0..yields {
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for t in ts {
+        t.await.unwrap();
+    }
+}
+
 #[test]
 fn the_schedule_limit_is_a_clear_error() {
     // Six tasks that yield three times each have far more than 50 schedules.
     let f = builder("limit")
         .max_schedules(50)
-        .try_check_all(|| async {
-            let ts: Vec<_> = (0..6)
-                .map(|_| {
-                    create_task(async {
-                        for _ in 0..3 {
-                            yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        })
+        .try_check_all(|| yielding_tasks(6, 3))
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::SearchLimit);
     assert!(
@@ -435,20 +438,7 @@ fn a_long_program_searches_in_bounded_memory() {
     // remaining runs can reach, each a few words.
     let f = builder("long_limit")
         .max_schedules(3_000)
-        .try_check_all(|| async {
-            let ts: Vec<_> = (0..6)
-                .map(|_| {
-                    create_task(async {
-                        for _ in 0..50 {
-                            yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        })
+        .try_check_all(|| yielding_tasks(6, 50))
         .unwrap_err();
     assert_eq!(f.kind, FailureKind::SearchLimit);
     assert_eq!(f.seeds_passed, 3_000);

@@ -300,8 +300,8 @@ fn log_uniform(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     lo + below(rng, hi - lo)
 }
 
-/// Uniform in `0..n` (n > 0) by multiply-shift.
-fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+/// Uniform in `0..n` (n > 0) by multiply-shift (also `Swarm`'s).
+pub(crate) fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 

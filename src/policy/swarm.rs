@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
 
+use super::pct::below;
 use super::{CandidateKind, Decision, Policy, Strategy};
 use crate::error::LoopError;
 
@@ -49,11 +50,6 @@ impl Swarm {
             scratch: Vec::new(),
         }
     }
-}
-
-/// Uniform in `0..n` (n > 0) by multiply-shift.
-fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
-    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
 impl Policy for Swarm {

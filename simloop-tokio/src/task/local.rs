@@ -59,7 +59,7 @@ impl LocalSet {
                 let key = slot.key;
                 let at = Location::caller();
                 self.inner.defer(Box::new(move |rs, local| {
-                    start_at(rs, future, local.clone(), slot, at)
+                    start(rs, future, "spawn_local", Some(local.clone()), slot, at)
                 }));
                 JoinHandle::new(key, id)
             }
@@ -99,19 +99,6 @@ fn next_deferred_id() -> u64 {
         n.set(v);
         v
     })
-}
-
-fn start_at<F>(
-    rs: &Rc<context::RunState>,
-    fut: F,
-    local: Rc<LocalInner>,
-    slot: Rc<Slot<F::Output>>,
-    at: &'static Location<'static>,
-) where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    start(rs, fut, "spawn_local", Some(local), slot, at);
 }
 
 impl Default for LocalSet {

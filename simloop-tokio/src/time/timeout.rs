@@ -55,12 +55,7 @@ impl<T: Future> Future for Timeout<T> {
         };
         // As tokio: if the inner future spent the last of the budget, the deadline is
         // still checked.
-        let budget = if had_budget && !coop::has_budget_remaining() {
-            None
-        } else {
-            Some(u8::MAX)
-        };
-        let r = if budget.is_none() {
+        let r = if had_budget && !coop::has_budget_remaining() {
             coop::with_budget(None, || delay.as_mut().poll(cx))
         } else {
             delay.as_mut().poll(cx)
