@@ -189,7 +189,9 @@ pub use combinators::{
 pub use env::{parse_seed, shard_seeds, Env, EnvError};
 pub use error::{BlockedTask, LoopError, OtherLoopTask};
 pub use event_loop::registry::current_task;
-pub use event_loop::{EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS};
+pub use event_loop::{
+    EventLoop, Handle, LoopBuilder, TimerHandle, DEFAULT_MAX_STEPS, DEFAULT_TRACE_MEMORY,
+};
 pub use policy::{
     Bytes, Candidate, CandidateKind, Decision, Fifo, Pct, Policy, Portfolio, Random, Replay,
     Strategy, Swarm,
@@ -221,6 +223,13 @@ use event_loop::registry;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::time::sleep::sleep_until_from;
+
+    /// Sets, for this thread, the size (bytes) above which a trace file is replayed as it
+    /// is read rather than loaded (default 64 MiB); returns the previous value. For tests
+    /// of the streamed path with small files.
+    pub fn set_stream_replay_above(bytes: u64) -> u64 {
+        crate::check::source::set_stream_replay_above(bytes)
+    }
 
     /// Wakes `w` once nothing else is ready on the running loop (before its clock may
     /// advance): tokio's deferred `yield_now`. Outside a running loop it wakes at once.

@@ -8,11 +8,10 @@ use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::source::TraceSource;
+use super::source::{Recorded, TraceSource};
 use crate::env::Env;
 use crate::event_loop::DEFAULT_MAX_STEPS;
 use crate::policy::Strategy;
-use crate::trace::Trace;
 
 /// The preemption bound [`Builder::check_all`] uses unless told otherwise.
 pub const DEFAULT_MAX_PREEMPTIONS: u32 = 2;
@@ -67,8 +66,12 @@ pub struct Builder {
     pub(crate) env: Option<Env>,
     pub(crate) trace_dir: Option<PathBuf>,
     pub(crate) check_determinism: Option<bool>,
-    pub(crate) replay: Option<Result<(Trace, Option<PathBuf>), String>>,
+    pub(crate) replay: Option<Result<Recorded, String>>,
     pub(crate) capture_logs: bool,
+    /// Each run's trace memory in bytes (`None`: the loop's default).
+    pub(crate) trace_memory: Option<usize>,
+    /// Write a failure's whole trace to its file, however long (see `whole_trace_files`).
+    pub(crate) whole_trace_files: bool,
     /// `max_preemptions` or `max_schedules` was set (they apply to `check_all` only).
     pub(crate) search_bounds_set: bool,
 }
@@ -84,10 +87,12 @@ impl fmt::Debug for Builder {
             .field("check_determinism", &self.check_determinism)
             .field(
                 "replay",
-                &self
-                    .replay
-                    .as_ref()
-                    .map(|r| r.as_ref().map(|t| t.0.steps())),
+                &self.replay.as_ref().map(|r| {
+                    r.as_ref().map(|t| match t {
+                        Recorded::Loaded(t, _) => format!("{} steps", t.steps()),
+                        Recorded::File(p) => p.display().to_string(),
+                    })
+                }),
             )
             .finish()
     }
@@ -119,6 +124,8 @@ impl Builder {
             check_determinism: None,
             replay: None,
             capture_logs: true,
+            trace_memory: None,
+            whole_trace_files: false,
             search_bounds_set: false,
         }
     }
@@ -182,13 +189,36 @@ impl Builder {
     /// Replays a recorded trace instead of sweeping seeds (as `SIMLOOP_REPLAY` does).
     /// A malformed source is reported when the terminal runs.
     pub fn replay(mut self, source: impl TraceSource) -> Builder {
-        self.replay = Some(source.load());
+        self.replay = Some(source.load_recorded());
         self
     }
 
     /// Uses these environment values instead of reading the process environment.
     pub fn env(mut self, env: Env) -> Builder {
         self.env = Some(env);
+        self
+    }
+
+    /// The most memory each run's trace records may take, in bytes (default
+    /// [`DEFAULT_TRACE_MEMORY`](crate::DEFAULT_TRACE_MEMORY), 64 MiB; see
+    /// [`LoopBuilder::trace_memory`](crate::LoopBuilder::trace_memory)). A longer run
+    /// keeps its last events, counts and digest; its failure report shows its last events
+    /// and replays from its seed (or, with [`whole_trace_files`](Builder::whole_trace_files),
+    /// from its whole trace file).
+    pub fn trace_memory(mut self, bytes: usize) -> Builder {
+        self.trace_memory = Some(bytes);
+        self
+    }
+
+    /// Whether a sweep's failure writes its *whole* trace to its file however long the run
+    /// (default `false`). By default a failing run of more than a million events gets a
+    /// truncated file (its last events, as comments) and is replayed from its seed; with
+    /// this on, the failing seed is run once more with its trace streamed to the file (the
+    /// run is deterministic), so `SIMLOOP_REPLAY=<file>` follows it step by step, in
+    /// bounded memory however long it is. Costs one extra run and the file's disk space
+    /// (about 25 bytes per event), only for such a failure.
+    pub fn whole_trace_files(mut self, on: bool) -> Builder {
+        self.whole_trace_files = on;
         self
     }
 

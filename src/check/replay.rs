@@ -1,13 +1,17 @@
 //! Replaying a recorded trace (`SIMLOOP_REPLAY`, [`replay`](crate::replay),
 //! `Builder::replay`): step for step, then byte for byte.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::body::Body;
 use super::builder::Builder;
 use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Ran, Summary};
 use crate::error::{LoopError, REPLAY_RECORDED};
-use crate::policy::Replay;
+use crate::policy::replay_stream::StreamReplay;
+use crate::policy::{Decision, Policy, Replay};
+use crate::trace::reader::TraceReader;
 use crate::trace::Trace;
 
 impl Builder {
@@ -119,4 +123,122 @@ fn truncated_replay(recorded: &Trace, path: Option<&Path>, test: &str) -> String
         "{what} is truncated (the run was too long to record in full), so it cannot be \
          replayed step by step; {instead}"
     )
+}
+
+impl Builder {
+    /// Replays a trace file too long to load (see `source::STREAM_REPLAY_ABOVE`): the
+    /// file is read as the run goes, and at the end the run's trace is compared with the
+    /// file's by event count, step count and digest (a step that differs is reported at
+    /// that step, as in any replay).
+    pub(crate) fn replay_streamed<B: Body>(
+        &self,
+        test: &str,
+        dir: &Path,
+        path: &Path,
+        body: &B,
+    ) -> Result<Summary, Box<Failure>> {
+        let reader =
+            TraceReader::open(path).map_err(|m| Box::new(Failure::bad_input(test, "replay", m)))?;
+        let seed = reader.header().1;
+        let shared = Rc::new(RefCell::new(Some(StreamReplay::new(reader))));
+        let mut outcome = self.run_one(Box::new(Shared(shared.clone())), body);
+        let replay = shared.borrow_mut().take();
+        let source = format!("replay of {}", path.display());
+        if !matches!(
+            &outcome.result,
+            Err((FailureKind::Loop(LoopError::Divergence { .. }), _))
+        ) {
+            let (reader, error) = match replay {
+                Some(r) => r.into_reader(),
+                None => unreachable!("the replay policy is taken once"),
+            };
+            let recorded = match error {
+                Some(e) => Err(e),
+                None => reader.finish(),
+            };
+            let t = &outcome.trace;
+            let mismatch = match recorded {
+                Err(e) => Some(format!("the file to be readable to its end ({e})")),
+                Ok((events, steps, digest))
+                    if (events, steps, digest) != (t.len(), t.steps(), t.digest()) =>
+                {
+                    Some(format!(
+                        "the run's trace to be the file's: {events} events, {steps} steps, \
+                         digest {digest:#018x} (a file this long is compared by its counts and \
+                         digest, not line by line)"
+                    ))
+                }
+                Ok(_) => None,
+            };
+            if let Some(expected) = mismatch {
+                let e = LoopError::Divergence {
+                    step: outcome.steps,
+                    expected,
+                    runnable: format!(
+                        "{REPLAY_RECORDED}{} events, {} steps, digest {:#018x}",
+                        t.len(),
+                        t.steps(),
+                        t.digest()
+                    ),
+                };
+                let msg = match &outcome.result {
+                    Err((_, m)) => format!("{e} (the replay also failed: {m})"),
+                    Ok(()) => e.to_string(),
+                };
+                outcome.result = Err((FailureKind::Loop(e), msg));
+            }
+        }
+        match std::mem::replace(&mut outcome.result, Ok(())) {
+            Ok(()) => Ok(Summary::new(
+                format!("replayed {}", path.display()),
+                1,
+                outcome.steps,
+            )),
+            Err((kind, message)) => {
+                let mut f = Failure::new(test, source, kind, message, Ran::Run(Box::new(outcome)));
+                f.write_trace_file(dir, "replay");
+                f.seed = seed;
+                f.replay_command =
+                    cargo_test_line(&format!("SIMLOOP_REPLAY={}", path.display()), test);
+                Err(Box::new(f))
+            }
+        }
+    }
+}
+
+/// A policy shared with the code that runs it, so the replay's reader can be taken back
+/// after the run.
+struct Shared(Rc<RefCell<Option<StreamReplay>>>);
+
+impl Shared {
+    fn with<T>(&self, f: impl FnOnce(&mut StreamReplay) -> T) -> T {
+        match self.0.borrow_mut().as_mut() {
+            Some(r) => f(r),
+            None => unreachable!("the replay policy is taken only after the run"),
+        }
+    }
+}
+
+impl Policy for Shared {
+    fn name(&self) -> String {
+        self.with(|r| r.name())
+    }
+    fn seed(&self) -> Option<u64> {
+        self.with(|r| r.seed())
+    }
+    fn every_step(&self) -> bool {
+        true
+    }
+    fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
+        self.with(|r| r.buggify(site, hit))
+    }
+    fn user_choice(&mut self, n: u32) -> Option<u32> {
+        self.with(|r| r.user_choice(n))
+    }
+    fn random_u64(&mut self) -> Option<u64> {
+        self.with(|r| r.random_u64())
+    }
+    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
+        self.with(|r| r.choose(d))
+    }
 }

@@ -379,7 +379,7 @@ const TRUNCATED_TAIL: usize = 1000;
 
 /// `true` if `trace` is written to its file in full (so the file replays it).
 pub(crate) fn trace_file_is_complete(trace: &Trace) -> bool {
-    trace.len() <= MAX_TRACE_FILE_EVENTS
+    !trace.is_truncated() && trace.len() <= MAX_TRACE_FILE_EVENTS
 }
 
 /// Writes `trace` to `dir/<test>-<source>.trace`, streamed (never rendered whole in

@@ -1,6 +1,7 @@
 //! One run of a body on a fresh loop: the building block of every terminal.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
 use super::body::{Body, CheckOutcome};
 use super::builder::Builder;
@@ -17,13 +18,33 @@ impl Builder {
     /// Runs `body` once under `policy`, quietly: its panics reach no panic hook and are
     /// recorded in the outcome instead (see [`quiet`](super::quiet)).
     pub(crate) fn run_one<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
-        let (mut out, panics) = recording_panics(|| self.run_one_loud(policy, body));
+        self.run_one_streamed(policy, body, None)
+    }
+
+    /// [`run_one`](Builder::run_one), streaming the whole trace to a file at `stream` (an
+    /// error creating it is returned in place of the run).
+    pub(crate) fn run_one_streamed<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        stream: Option<&Path>,
+    ) -> Outcome {
+        let (mut out, panics) = recording_panics(|| self.run_one_loud(policy, body, stream));
         out.panics = panics;
         out
     }
 
-    fn run_one_loud<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
+    fn run_one_loud<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        stream: Option<&Path>,
+    ) -> Outcome {
         let lp = new_loop(policy, None, self.max_steps);
+        if let Some(bytes) = self.trace_memory {
+            lp.set_trace_limit(bytes / 8);
+        }
+        let stream_error = stream.and_then(|p| lp.stream_trace(p).err());
         let buf = Buffer::default();
         let go = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -44,13 +65,19 @@ impl Builder {
         } else {
             go()
         };
-        let result = match r {
+        let mut result = match r {
             Ok(Ok(out)) => out
                 .into_check_result()
                 .map_err(|m| (FailureKind::ReturnedErr, m)),
             Ok(Err(e)) => Err((FailureKind::Loop(e.clone()), e.to_string())),
             Err(p) => Err((FailureKind::Panicked, panic_text(&*p))),
         };
+        if let Some(e) = stream_error {
+            result = Err((
+                FailureKind::ReturnedErr,
+                format!("the trace file could not be created: {e}"),
+            ));
+        }
         let out = Outcome {
             result,
             trace: lp.take_trace(),

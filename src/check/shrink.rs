@@ -54,6 +54,15 @@ impl Builder {
             );
             return;
         }
+        if failure.trace.is_truncated() {
+            failure.not_shrunk = Some(format!(
+                "the run is longer than the trace memory ({} events; only the last {} are \
+                 kept), and shrinking needs its whole schedule: raise Builder::trace_memory",
+                failure.trace.len(),
+                failure.trace.window_events()
+            ));
+            return;
+        }
         let why_not = match &failure.kind {
             FailureKind::Panicked | FailureKind::ReturnedErr => None,
             FailureKind::Loop(LoopError::StepLimit { .. }) => Some(

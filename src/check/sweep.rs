@@ -13,7 +13,7 @@ use super::plan::Plan;
 use super::report::{
     cargo_test_line, trace_file_is_complete, Failure, FailureKind, Outcome, Ran, Summary,
 };
-use super::source::TraceSource;
+use super::source::{recorded_file, Recorded};
 use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
 use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
@@ -36,12 +36,16 @@ impl Builder {
         let replay = match &self.replay {
             Some(r) => Some(r.clone().map_err(&bad)?),
             None => match &env.replay {
-                Some(p) => Some(p.as_path().load().map_err(&bad)?),
+                Some(p) => Some(recorded_file(p).map_err(&bad)?),
                 None => None,
             },
         };
-        if let Some((recorded, path)) = replay {
-            return self.replay_run(&test, &dir, recorded, path, body);
+        match replay {
+            Some(Recorded::Loaded(recorded, path)) => {
+                return self.replay_run(&test, &dir, *recorded, path, body)
+            }
+            Some(Recorded::File(path)) => return self.replay_streamed(&test, &dir, &path, body),
+            None => {}
         }
 
         // A fuzzer's crash input (SIMLOOP_FUZZ_INPUT): one run under the `Bytes` policy.
@@ -148,15 +152,20 @@ impl Builder {
                          so a replay of its trace stops where two runs differ; the seed line \
                          runs the seed twice again)",
                     );
-                } else if let Some(p) = f
-                    .trace_path
-                    .as_ref()
-                    .filter(|_| trace_file_is_complete(&f.trace))
-                {
-                    f.replay_command.push_str(&format!(
-                        "\n              or follow the trace file: {}",
-                        cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
-                    ));
+                } else {
+                    let whole = self.whole_trace_files
+                        && !trace_file_is_complete(&f.trace)
+                        && self.rewrite_whole(&mut f, &learned, seed, body);
+                    if let Some(p) = f
+                        .trace_path
+                        .as_ref()
+                        .filter(|_| whole || trace_file_is_complete(&f.trace))
+                    {
+                        f.replay_command.push_str(&format!(
+                            "\n              or follow the trace file: {}",
+                            cargo_test_line(&format!("SIMLOOP_REPLAY={}", p.display()), &test)
+                        ));
+                    }
                 }
                 f.seed = Some(seed);
                 f.notes.splice(0..0, summary.notes.iter().cloned());
@@ -166,6 +175,34 @@ impl Builder {
             }
         }
         Ok(summary)
+    }
+
+    /// Runs a failing seed again with its whole trace streamed to the failure's trace
+    /// file (in place of the truncated one), for [`Builder::whole_trace_files`]. The run
+    /// is deterministic, so the file is the failure's; if its digest differs, the file is
+    /// kept but the report says so and offers only the seed. `true` if the file now holds
+    /// the failure's whole trace.
+    fn rewrite_whole<B: Body>(
+        &self,
+        f: &mut Failure,
+        learned: &Option<Box<dyn Strategy>>,
+        seed: u64,
+        body: &B,
+    ) -> bool {
+        let Some(path) = f.trace_path.clone() else {
+            return false;
+        };
+        let again = self.run_one_streamed(self.sweep_policy(learned, seed), body, Some(&path));
+        let same = again.trace.digest() == f.trace.digest();
+        drop(again);
+        if !same {
+            f.message.push_str(&format!(
+                " (the seed's second run, which wrote {}, differed from the first: the body \
+                 is nondeterministic)",
+                path.display()
+            ));
+        }
+        same
     }
 
     /// One line for each way the environment changed what the code asked for.

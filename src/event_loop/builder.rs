@@ -6,6 +6,9 @@ use crate::policy::{Fifo, Policy, Random};
 /// The default livelock guard: steps one `run_*` call may take.
 pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 
+/// The default limit of a loop's trace memory, in bytes (see [`LoopBuilder::trace_memory`]).
+pub const DEFAULT_TRACE_MEMORY: usize = crate::trace::window::DEFAULT_LIMIT * 8;
+
 /// Configures and builds one [`EventLoop`]: its seed, policy and step limit.
 ///
 /// Without `.seed()` or `.policy()` the loop uses [`Fifo`] (asyncio's order); `.seed(n)`
@@ -23,6 +26,7 @@ pub struct LoopBuilder {
     seed: Option<u64>,
     policy: Option<Box<dyn Policy>>,
     max_steps: u64,
+    trace_memory: Option<usize>,
 }
 
 impl std::fmt::Debug for LoopBuilder {
@@ -48,6 +52,7 @@ impl LoopBuilder {
             seed: None,
             policy: None,
             max_steps: DEFAULT_MAX_STEPS,
+            trace_memory: None,
         }
     }
 
@@ -75,6 +80,31 @@ impl LoopBuilder {
         self
     }
 
+    /// The most memory the loop's trace records may take, in bytes (8 per record; a step
+    /// is one or two records); default [`DEFAULT_TRACE_MEMORY`] (64 MiB), at least 512.
+    /// A longer run drops its oldest events from memory, keeping its counts, its
+    /// [digest](crate::trace::Trace::digest) and its last events (the trace is then
+    /// [truncated](crate::trace::Trace::is_truncated)); to keep every event, stream the
+    /// trace to a file ([`EventLoop::stream_trace`]). Memory stays bounded however many
+    /// steps the loop runs.
+    ///
+    /// ```
+    /// let lp = simloop::EventLoop::builder().trace_memory(4096).build();
+    /// lp.run_until_complete(async {
+    ///     for _ in 0..10_000 {
+    ///         simloop::yield_now().await;
+    ///     }
+    /// })
+    /// .unwrap();
+    /// let trace = lp.trace();
+    /// assert_eq!(trace.steps(), 10_001);
+    /// assert!(trace.is_truncated() && trace.memory_bytes() <= 4096);
+    /// ```
+    pub fn trace_memory(mut self, bytes: usize) -> LoopBuilder {
+        self.trace_memory = Some(bytes);
+        self
+    }
+
     /// Builds the loop.
     pub fn build(self) -> EventLoop {
         let policy: Box<dyn Policy> = match (self.policy, self.seed) {
@@ -82,6 +112,10 @@ impl LoopBuilder {
             (None, Some(s)) => Box::new(Random::new(s)),
             (None, None) => Box::new(Fifo),
         };
-        new_loop(policy, self.seed, self.max_steps)
+        let lp = new_loop(policy, self.seed, self.max_steps);
+        if let Some(bytes) = self.trace_memory {
+            lp.set_trace_limit(bytes / 8);
+        }
+        lp
     }
 }

@@ -100,6 +100,11 @@ impl EventLoop {
             drop(msgs);
         }));
         inner.lifecycle.closed();
+        if let Some(Err(e)) = inner.core().trace.finish_file() {
+            if !quiet {
+                eprintln!("simloop: close(): the streamed trace file could not be written: {e}");
+            }
+        }
         let refused = std::mem::take(&mut *inner.refused.borrow_mut());
         let report = (!refused.is_empty()).then(|| {
             format!(

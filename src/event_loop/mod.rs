@@ -46,7 +46,7 @@ pub(crate) mod task_waker;
 pub(crate) mod timers;
 pub(crate) mod waker;
 
-pub use builder::{LoopBuilder, DEFAULT_MAX_STEPS};
+pub use builder::{LoopBuilder, DEFAULT_MAX_STEPS, DEFAULT_TRACE_MEMORY};
 pub use handle::{Handle, TimerHandle};
 pub(crate) use inner::Inner;
 pub(crate) use registry::running_inner;
@@ -120,7 +120,11 @@ pub(crate) fn new_loop(policy: Box<dyn Policy>, seed: Option<u64>, max_steps: u6
     let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
     let inner = Rc::new(Inner {
         id,
-        core: RefCell::new(Core::new(policy, Trace::new(&name, seed))),
+        core: RefCell::new(Core::new(policy, {
+            let mut trace = Trace::new(&name, seed);
+            trace.set_limit(crate::trace::window::DEFAULT_LIMIT);
+            trace
+        })),
         inbox: RefCell::new(Vec::with_capacity(8)),
         remote: Arc::new(Remote::new(id)),
         lifecycle: Lifecycle::new(),
@@ -491,7 +495,49 @@ impl EventLoop {
     /// a long trace is not held twice.
     pub(crate) fn take_trace(&self) -> Trace {
         let mut core = self.inner.core();
-        let fresh = Trace::new(core.trace.policy(), core.trace.seed());
+        let fresh = core.trace.fresh();
         std::mem::replace(&mut core.trace, fresh)
+    }
+
+    /// Keeps at most `records` trace records (8 bytes each) in memory.
+    pub(crate) fn set_trace_limit(&self, records: usize) {
+        self.inner.core().trace.set_limit(records);
+    }
+
+    /// Streams this loop's whole trace, in its text format, to a new file at `path`: the
+    /// events recorded so far at once, later ones as the loop's trace memory fills up
+    /// (see [`LoopBuilder::trace_memory`]), and the rest when the loop is closed (or
+    /// [`finish_trace_file`](EventLoop::finish_trace_file) is called). The file replays
+    /// like any trace file (`SIMLOOP_REPLAY`, [`replay`](crate::replay)), however long the
+    /// run: it is read as it is replayed.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("simloop-doc-{}.trace", std::process::id()));
+    /// let lp = simloop::EventLoop::builder().seed(3).build();
+    /// lp.stream_trace(&path).unwrap();
+    /// lp.run_until_complete(simloop::gather((0..3).map(|_| simloop::yield_now()))).unwrap();
+    /// lp.close().unwrap();
+    /// let text = std::fs::read_to_string(&path).unwrap();
+    /// assert_eq!(text, lp.trace().to_string());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// The file cannot be created; the trace is already streamed; or the run is already
+    /// longer than the loop's trace memory (its oldest events are gone: call this before
+    /// running).
+    pub fn stream_trace(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        self.inner.core().trace.stream_to(path.as_ref())
+    }
+
+    /// Completes the file [`stream_trace`](EventLoop::stream_trace) writes: the events
+    /// it does not have yet, then a flush. Returns its path (`None` if the trace is not
+    /// streamed, or the file was completed already). [`close`](EventLoop::close) does
+    /// this too, but cannot report a write error.
+    ///
+    /// # Errors
+    /// The first error met writing the file.
+    pub fn finish_trace_file(&self) -> std::io::Result<Option<std::path::PathBuf>> {
+        self.inner.core().trace.finish_file().transpose()
     }
 }

@@ -55,6 +55,7 @@ mod pct;
 mod portfolio;
 mod random;
 mod replay;
+pub(crate) mod replay_stream;
 mod strategy;
 mod swarm;
 pub(crate) mod wrappers;

@@ -7,12 +7,28 @@ impl Trace {
     /// (headers are not compared), with each side's rendered line (without
     /// newline; `None` where that side has no more events). `None` if all
     /// event lines are equal.
+    ///
+    /// For traces whose oldest events left memory (see [`Trace::is_truncated`]), the
+    /// index counts from the run's first event. When the two differ before their
+    /// windows, the index is 0 and both lines say where the difference lies.
     pub fn first_difference(
         &self,
         other: &Trace,
     ) -> Option<(usize, Option<String>, Option<String>)> {
-        let (mut a, mut b) = (self.events(), other.events());
-        let mut index = 0;
+        // Line the two windows up: both must cover the run from the later of their two
+        // cuts, and agree (by digest) on everything before it.
+        let cut = self.spilled_events().max(other.spilled_events());
+        let (mine, theirs) = (self.digest_through(cut), other.digest_through(cut));
+        if mine.is_none() || mine != theirs {
+            let line = format!(
+                "(a difference within the first {cut} events, which are no longer in memory: \
+                 stream both runs' traces to files to compare them whole)"
+            );
+            return Some((0, Some(line.clone()), Some(line)));
+        }
+        let mut a = self.events().skip(cut - self.spilled_events());
+        let mut b = other.events().skip(cut - other.spilled_events());
+        let mut index = cut;
         loop {
             let left = a.next().map(|e| self.line(&e));
             let right = b.next().map(|e| other.line(&e));

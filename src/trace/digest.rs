@@ -45,8 +45,13 @@ pub(crate) fn fnv1a(data: &[u8]) -> u64 {
 
 impl Trace {
     /// 64-bit FNV-1a hash of the rendered text: a stable fingerprint of the
-    /// run, identical across machines and Rust versions.
+    /// run, identical across machines and Rust versions. For a loop's trace whose oldest
+    /// events left memory, still the hash of the whole run's text (as a streamed file has
+    /// it), kept up to date as they left.
     pub fn digest(&self) -> u64 {
+        if self.truncated.is_none() {
+            return self.digest_state().finish();
+        }
         let mut hasher = Fnv1a::new();
         // Fnv1a::write_str never fails.
         let _ = write!(hasher, "{self}");

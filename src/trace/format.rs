@@ -26,7 +26,7 @@ impl Trace {
     /// The header line followed by the last `n` event lines.
     pub fn render_tail(&self, n: usize) -> String {
         let mut out = String::new();
-        let skip = self.events.saturating_sub(n);
+        let skip = self.window_events().saturating_sub(n);
         let _ = self.write_header(&mut out);
         for event in self.events().skip(skip) {
             let _ = self.write_event(&mut out, &event);
@@ -34,13 +34,17 @@ impl Trace {
         out
     }
 
-    /// `true` if this trace was read from a *truncated* trace file: one written for a run
-    /// too long to record in full (a failure report writes those above a million events).
-    /// Such a file has the header, a `# truncated: …` line (the only comment the parser
-    /// gives a meaning to) and the run's last events as `#` comments; it parses to a trace
-    /// without events, which cannot be replayed.
+    /// `true` if this trace does not hold its whole run: a loop's trace whose oldest
+    /// events left memory (a run longer than the loop's trace memory; see
+    /// [`LoopBuilder::trace_memory`](crate::LoopBuilder::trace_memory)), or a trace read
+    /// from a *truncated* trace file — one written for a run too long to record in full
+    /// (a failure report writes those above a million events, unless asked for whole
+    /// files). Such a file has the header, a `# truncated: …` line (the only comment the
+    /// parser gives a meaning to) and the run's last events as `#` comments; it parses to
+    /// a trace without events, which cannot be replayed. A truncated trace renders in that
+    /// form.
     pub fn is_truncated(&self) -> bool {
-        self.truncated.is_some()
+        self.truncated.is_some() || self.has_spilled()
     }
 
     /// The truncated form of this trace (see [`Trace::is_truncated`]): the header, a
@@ -50,14 +54,14 @@ impl Trace {
         use std::fmt::Write as _;
         let mut out = String::new();
         let _ = self.write_header(&mut out);
-        let kept = keep.min(self.events);
+        let kept = keep.min(self.window_events());
         let _ = writeln!(
             out,
             "# truncated: the run had {} events ({} steps), too many for this file: it \
              keeps the last {kept}, as comments, and cannot be replayed step by step; {replay}",
             self.events, self.steps
         );
-        for event in self.events().skip(self.events - kept) {
+        for event in self.events().skip(self.window_events() - kept) {
             out.push_str("# ");
             let _ = self.write_event(&mut out, &event);
         }
@@ -71,7 +75,7 @@ impl Trace {
         out
     }
 
-    fn write_header<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
+    pub(crate) fn write_header<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
         write!(w, "{HEADER_PREFIX} policy={} seed=", self.policy)?;
         match self.seed {
             Some(seed) => writeln!(w, "{seed}"),
@@ -79,7 +83,11 @@ impl Trace {
         }
     }
 
-    fn write_event<W: fmt::Write + ?Sized>(&self, w: &mut W, event: &Event) -> fmt::Result {
+    pub(crate) fn write_event<W: fmt::Write + ?Sized>(
+        &self,
+        w: &mut W,
+        event: &Event,
+    ) -> fmt::Result {
         write!(w, "{} {} ", event.step, Secs(event.time))?;
         match event.kind {
             EventKind::Spawn { task } => {
@@ -108,7 +116,11 @@ impl Trace {
         w.write_char('\n')
     }
 
-    fn parse_event(&mut self, line: &str, spawned: &mut BTreeSet<u32>) -> Result<(), Fail> {
+    pub(crate) fn parse_event(
+        &mut self,
+        line: &str,
+        spawned: &mut BTreeSet<u32>,
+    ) -> Result<(), Fail> {
         let mut cols = line.splitn(4, ' ');
         let step_tok = cols.next().unwrap_or("");
         let step = parse_u64(step_tok, "step number")?;
@@ -233,6 +245,12 @@ impl Trace {
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.has_spilled() {
+            let replay = "stream the trace to a file to keep it whole \
+                          (EventLoop::stream_trace, or Builder::whole_trace_files for a check)";
+            let text = self.render_truncated(self.window_events(), replay);
+            return f.write_str(&text);
+        }
         self.write_header(f)?;
         if let Some(note) = &self.truncated {
             writeln!(f, "# truncated:{note}")?;
@@ -334,7 +352,7 @@ fn write_quoted<W: fmt::Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
 }
 
 /// (expected, found)
-type Fail = (String, String);
+pub(crate) type Fail = (String, String);
 
 fn fail_of(expected: impl Into<String>, found: &str) -> Fail {
     (expected.into(), found.to_owned())
@@ -382,7 +400,7 @@ fn parse_time(tok: &str) -> Result<Instant, Fail> {
         .ok_or_else(|| fail_of(WHAT, tok))
 }
 
-fn parse_header(line: &str) -> Result<Trace, Fail> {
+pub(crate) fn parse_header(line: &str) -> Result<Trace, Fail> {
     let mut parts = line.split(' ');
     let (magic, version) = (parts.next(), parts.next());
     if magic != Some("simloop-trace") || version != Some("v1") {

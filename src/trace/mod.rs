@@ -15,6 +15,8 @@ pub(crate) mod diff;
 pub(crate) mod digest;
 pub(crate) mod format;
 pub(crate) mod origin;
+pub(crate) mod reader;
+pub(crate) mod window;
 
 pub use format::ParseError;
 
@@ -239,7 +241,12 @@ pub struct Event {
 ///
 /// In memory, a trace recorded by a loop also knows where each timer, callback and task
 /// came from (for reports); that is not part of its text, its `==` or its digest.
-#[derive(Clone)]
+///
+/// A loop keeps a bounded window of its trace in memory (64 MiB of records by default,
+/// [`LoopBuilder::trace_memory`](crate::LoopBuilder::trace_memory)): a longer run drops
+/// its oldest events, keeping its counts, its [`digest`](Trace::digest) and its last
+/// events exact; such a trace is [truncated](Trace::is_truncated). To keep the whole
+/// text, stream it to a file ([`EventLoop::stream_trace`](crate::EventLoop::stream_trace)).
 pub struct Trace {
     policy: String,
     seed: Option<u64>,
@@ -257,18 +264,68 @@ pub struct Trace {
     truncated: Option<String>,
     /// Where timers, callbacks and tasks came from (never rendered or compared).
     origins: origin::Origins,
+    /// The most records kept in memory (see [`window`]), and the length at which the
+    /// next spill happens.
+    limit: usize,
+    spill_at: usize,
+    /// Records already spilled (the index of the window's first record in the run).
+    base: usize,
+    /// What was spilled, once something was.
+    spilled: Option<Box<window::Spilled>>,
+    /// The file receiving the whole text, if any.
+    stream: Option<Box<window::Stream>>,
 }
 
-/// Two traces are equal when their text is: the origins side table is not compared.
+impl Clone for Trace {
+    /// A copy of the trace; the copy does not write to the original's file, if any.
+    fn clone(&self) -> Trace {
+        Trace {
+            policy: self.policy.clone(),
+            seed: self.seed,
+            recs: self.recs.clone(),
+            names: self.names.clone(),
+            events: self.events,
+            steps: self.steps,
+            now: self.now,
+            truncated: self.truncated.clone(),
+            origins: self.origins.clone(),
+            limit: self.limit,
+            spill_at: self.spill_at,
+            base: self.base,
+            spilled: self.spilled.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl Drop for Trace {
+    /// Completes the file the trace is streamed to, if any.
+    fn drop(&mut self) {
+        if self.stream.is_some() {
+            let _ = self.finish_file();
+        }
+    }
+}
+
+/// Two traces are equal when their text is: the origins side table is not compared. A
+/// trace whose head left memory is compared by its counts and digest, which cover the
+/// whole run.
 impl PartialEq for Trace {
     fn eq(&self, other: &Trace) -> bool {
-        self.policy == other.policy
+        let same = self.policy == other.policy
             && self.seed == other.seed
-            && self.recs == other.recs
-            && self.names == other.names
             && self.events == other.events
             && self.steps == other.steps
             && self.now == other.now
+            && self.truncated == other.truncated;
+        if !same {
+            return false;
+        }
+        if self.has_spilled() || other.has_spilled() {
+            self.digest() == other.digest()
+        } else {
+            self.recs == other.recs && self.names == other.names
+        }
     }
 }
 
@@ -289,6 +346,29 @@ impl Trace {
             now: Instant::ZERO,
             truncated: None,
             origins: origin::Origins::default(),
+            limit: usize::MAX,
+            spill_at: usize::MAX,
+            base: 0,
+            spilled: None,
+            stream: None,
+        }
+    }
+
+    /// An empty trace like `self` (policy, seed and memory limit), for a loop's next run.
+    pub(crate) fn fresh(&self) -> Trace {
+        let mut t = Trace::new(&self.policy, self.seed);
+        if self.limit != usize::MAX {
+            t.set_limit(self.limit);
+        }
+        t
+    }
+
+    /// Appends a record, spilling the window's older half when it is full.
+    #[inline(always)]
+    fn put(&mut self, rec: Rec) {
+        self.recs.push(rec);
+        if self.recs.len() >= self.spill_at {
+            self.spill();
         }
     }
 
@@ -299,7 +379,7 @@ impl Trace {
         debug_assert!((kind == POLL && flag <= 3) || flag == 0);
         self.steps += u64::from(is_step_kind(kind));
         self.events += 1;
-        self.recs.push(Rec { kind, flag, id });
+        self.put(Rec { kind, flag, id });
     }
 
     /// Records that the clock jumped forward to `to` (must be later than the
@@ -310,7 +390,7 @@ impl Trace {
         let ns = to.as_nanos();
         let rec = |kind, id| Rec { kind, flag: 0, id };
         self.recs.push(rec(CLOCK, ns as u32));
-        self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
+        self.put(rec(CLOCK_HI, (ns >> 32) as u32));
         self.events += 1;
         self.now = to;
     }
@@ -318,7 +398,7 @@ impl Trace {
     /// Records what a `buggify()` call at `site` returned.
     pub(crate) fn push_buggify(&mut self, site: u32, fired: bool) {
         self.events += 1;
-        self.recs.push(Rec {
+        self.put(Rec {
             kind: BUGGIFY,
             flag: u8::from(fired),
             id: site,
@@ -334,7 +414,7 @@ impl Trace {
             flag: 0,
             id: chosen,
         });
-        self.recs.push(Rec {
+        self.put(Rec {
             kind: CHOOSE_N,
             flag: 0,
             id: n,
@@ -349,7 +429,7 @@ impl Trace {
             flag: 0,
             id: value as u32,
         });
-        self.recs.push(Rec {
+        self.put(Rec {
             kind: RANDOM_HI,
             flag: 0,
             id: (value >> 32) as u32,
@@ -366,7 +446,7 @@ impl Trace {
     /// now) and returns the record's index for [`Trace::end_poll`].
     #[inline]
     pub(crate) fn begin_poll(&mut self, task: TaskId) -> usize {
-        let index = self.recs.len();
+        let index = self.base + self.recs.len();
         self.push(POLL, PollOutcome::Pending.to_flag(), task.as_u32());
         index
     }
@@ -374,7 +454,8 @@ impl Trace {
     /// Sets the outcome of the poll record at `index` (from [`Trace::begin_poll`]).
     #[inline]
     pub(crate) fn end_poll(&mut self, index: usize, outcome: PollOutcome) {
-        let rec = &mut self.recs[index];
+        // A spill never drops the last poll record, so `index` is in the window.
+        let rec = &mut self.recs[index - self.base];
         debug_assert_eq!(rec.kind, POLL);
         rec.flag = outcome.to_flag();
     }
@@ -409,13 +490,14 @@ impl Trace {
         self.now
     }
 
-    /// The decoded events, in order.
+    /// The decoded events, in order: all of them, or for a [truncated](Trace::is_truncated)
+    /// trace the last ones, kept in memory (their step numbers and times are the run's).
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        Events {
-            recs: self.recs.iter(),
-            step: 0,
-            time: Instant::ZERO,
-        }
+        let (step, time) = self
+            .spilled
+            .as_ref()
+            .map_or((0, Instant::ZERO), |s| (s.steps, s.time));
+        Events::over(&self.recs, step, time)
     }
 
     /// The explicit name given to `task`, if any.
@@ -424,7 +506,8 @@ impl Trace {
     }
 
     /// Bytes the trace's records occupy in memory (8 per record; a step is usually one
-    /// or two records). Names and the header are not counted.
+    /// or two records; at most the loop's trace memory limit). Names and the header are
+    /// not counted.
     pub fn memory_bytes(&self) -> usize {
         self.recs.len() * std::mem::size_of::<Rec>()
     }
@@ -435,6 +518,17 @@ struct Events<'a> {
     recs: std::slice::Iter<'a, Rec>,
     step: u64,
     time: Instant,
+}
+
+impl<'a> Events<'a> {
+    /// Decodes `recs`, which start after step `step` at time `time`.
+    fn over(recs: &'a [Rec], step: u64, time: Instant) -> Events<'a> {
+        Events {
+            recs: recs.iter(),
+            step,
+            time,
+        }
+    }
 }
 
 impl Events<'_> {

@@ -234,20 +234,27 @@ impl Sites {
 }
 
 /// Timer/callback origins by sequence number, task origins by id (both from 1).
+///
+/// A long run forgets the oldest (see [`Origins::forget_oldest`]): each table then starts
+/// at an offset, and the numbers below it are unknown, as if never noted.
 #[derive(Clone, Default)]
 pub(crate) struct Origins {
     handles: Vec<Noted>,
     tasks: Vec<Noted>,
+    /// How many numbers (from 1) each table has forgotten.
+    handles_offset: usize,
+    tasks_offset: usize,
     sites: Sites,
     /// The site each table noted last.
     last_handle_site: LastSite,
     last_task_site: LastSite,
 }
 
-/// Puts `o` at number `n` (from 1); numbers never noted stay unknown.
+/// Puts `o` at number `n` (from 1) of a table that forgot the first `offset` numbers;
+/// numbers never noted stay unknown, forgotten ones are not noted again.
 #[inline]
-fn put(v: &mut Vec<Noted>, n: u32, o: Noted) {
-    let i = (n as usize).wrapping_sub(1);
+fn put(v: &mut Vec<Noted>, offset: usize, n: u32, o: Noted) {
+    let i = (n as usize).wrapping_sub(1).wrapping_sub(offset);
     if i == v.len() {
         v.push(o);
     } else {
@@ -258,7 +265,8 @@ fn put(v: &mut Vec<Noted>, n: u32, o: Noted) {
 #[cold]
 #[inline(never)]
 fn put_slow(v: &mut Vec<Noted>, i: usize, o: Noted) {
-    if i == usize::MAX {
+    // Number 0, or a number already forgotten: wrapped around to a huge index.
+    if i > u32::MAX as usize {
         return;
     }
     if i >= v.len() {
@@ -276,7 +284,7 @@ impl Origins {
             task: o.task,
             site,
         };
-        put(&mut self.tasks, n, noted);
+        put(&mut self.tasks, self.tasks_offset, n, noted);
     }
 
     #[inline(always)]
@@ -287,12 +295,16 @@ impl Origins {
             task: o.task,
             site,
         };
-        put(&mut self.handles, n, noted);
+        put(&mut self.handles, self.handles_offset, n, noted);
     }
 
     fn get(&self, tasks: bool, n: u32) -> Option<Origin> {
-        let v = if tasks { &self.tasks } else { &self.handles };
-        let o = *v.get((n as usize).checked_sub(1)?)?;
+        let (v, offset) = if tasks {
+            (&self.tasks, self.tasks_offset)
+        } else {
+            (&self.handles, self.handles_offset)
+        };
+        let o = *v.get((n as usize).checked_sub(1)?.checked_sub(offset)?)?;
         let (at, what) = self.sites.get(o.site);
         (what != What::Unknown).then_some(Origin {
             at,
@@ -300,6 +312,27 @@ impl Origins {
             task: o.task,
             what,
         })
+    }
+}
+
+/// Each origin table keeps at most about this many numbers once a run is long enough to
+/// spill its trace (see `trace/window.rs`); a report names older items by number only.
+pub(crate) const ORIGINS_KEPT: usize = 1 << 20;
+
+impl Origins {
+    /// Forgets the older half of a table that holds more than `keep` numbers, so a long
+    /// run keeps bounded memory (the loop calls it when the trace spills).
+    pub(crate) fn forget_oldest(&mut self, keep: usize) {
+        for (v, offset) in [
+            (&mut self.tasks, &mut self.tasks_offset),
+            (&mut self.handles, &mut self.handles_offset),
+        ] {
+            if v.len() > keep {
+                let drop = v.len() - keep / 2;
+                v.drain(..drop);
+                *offset += drop;
+            }
+        }
     }
 }
 

@@ -1,0 +1,253 @@
+//! A trace's in-memory window: how a long run keeps bounded memory.
+//!
+//! A loop's trace holds at most [`Trace::limit`] records (8 bytes each) in memory. When
+//! it reaches the limit it *spills* the older half: those records are rendered once —
+//! into the running FNV-1a digest of the whole text (so [`Trace::digest`] stays the
+//! fingerprint of the complete run) and, if the loop streams its trace to a file, into
+//! that file — and dropped. Counts (`len`, `steps`, `end_time`) stay those of the whole
+//! run; `events()` and the reports see the window, whose step numbers and times are the
+//! run's own. A spilled trace renders in its truncated form (see
+//! [`Trace::is_truncated`]); the complete text is in the streamed file, which replays.
+//!
+//! A spill never splits a two-record event and never drops the last poll record (its
+//! outcome is written when the poll ends). Names of tasks whose spawn was spilled, and
+//! the oldest origins, are dropped with it, so memory stays bounded however long the run.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::digest::Fnv1a;
+use super::origin::ORIGINS_KEPT;
+use super::{Events, Trace, CHOOSE_N, CLOCK_HI, POLL, RANDOM_HI, SPAWN};
+use crate::time::instant::Instant;
+
+/// The default limit: 8 Mi records (64 MiB), far above a typical test's run.
+pub(crate) const DEFAULT_LIMIT: usize = 8 << 20;
+
+/// The least limit a loop accepts (a spill needs room to keep a window).
+pub(crate) const MIN_LIMIT: usize = 64;
+
+/// What left memory: the run's state at the cut, and the digest of the text before it.
+#[derive(Clone)]
+pub(crate) struct Spilled {
+    /// Events and steps before the window.
+    pub(crate) events: usize,
+    pub(crate) steps: u64,
+    /// The clock at the cut.
+    pub(crate) time: Instant,
+    /// FNV-1a of the header and every spilled event line.
+    pub(crate) digest: Fnv1a,
+}
+
+/// A file receiving the whole text as it is recorded.
+pub(crate) struct Stream {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// Records (counted from the run's first) already in the file.
+    written: usize,
+    /// The first write error, reported by [`Trace::finish_file`].
+    error: Option<io::Error>,
+}
+
+impl Trace {
+    /// Spills the older half of the window (see the module docs). Cold: a run meets it
+    /// once per `limit / 2` records.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn spill(&mut self) {
+        let len = self.recs.len();
+        let last_poll = self
+            .recs
+            .iter()
+            .rposition(|r| r.kind == POLL)
+            .unwrap_or(len);
+        let mut cut = (len / 2).min(last_poll);
+        if matches!(
+            self.recs.get(cut).map(|r| r.kind),
+            Some(CLOCK_HI | CHOOSE_N | RANDOM_HI)
+        ) {
+            cut += 1;
+        }
+        if cut == 0 {
+            // One poll filled the whole window: try again when it has grown by half.
+            self.spill_at = len + self.limit / 2;
+            return;
+        }
+        self.write_stream(self.base + cut);
+        let mut state = self.spilled.take().unwrap_or_else(|| {
+            let mut digest = Fnv1a::new();
+            let _ = self.write_header(&mut digest);
+            Box::new(Spilled {
+                events: 0,
+                steps: 0,
+                time: Instant::ZERO,
+                digest,
+            })
+        });
+        let mut line = String::new();
+        let mut events = Events::over(&self.recs[..cut], state.steps, state.time);
+        for event in events.by_ref() {
+            line.clear();
+            let _ = self.write_event(&mut line, &event);
+            state.digest = state.digest.bytes(line.as_bytes());
+            state.events += 1;
+        }
+        state.steps = events.step;
+        state.time = events.time;
+        for r in &self.recs[..cut] {
+            if r.kind == SPAWN {
+                self.names.remove(&r.id);
+            }
+        }
+        self.recs.drain(..cut);
+        self.base += cut;
+        self.spilled = Some(state);
+        self.origins.forget_oldest(ORIGINS_KEPT);
+        self.spill_at = self.limit;
+    }
+
+    /// Writes the records up to `end` (counted from the run's first) to the stream, if
+    /// there is one and they are not there yet.
+    fn write_stream(&mut self, end: usize) {
+        let Some(mut s) = self.stream.take() else {
+            return;
+        };
+        if s.error.is_none() && s.written < end {
+            let (step, time) = self.window_start();
+            // The stream always has every spilled record (it is written before a spill),
+            // so what it lacks starts inside the window.
+            let skip = s.written - self.base;
+            let window = &self.recs[..end - self.base];
+            let mut events = Events::over(window, step, time);
+            let mut line = String::new();
+            loop {
+                let at = window.len() - events.recs.as_slice().len();
+                let Some(event) = events.next() else { break };
+                if at < skip {
+                    continue;
+                }
+                line.clear();
+                let _ = self.write_event(&mut line, &event);
+                if let Err(e) = s.out.write_all(line.as_bytes()) {
+                    s.error = Some(e);
+                    break;
+                }
+            }
+            s.written = end;
+        }
+        self.stream = Some(s);
+    }
+
+    /// The step number and time just before the window's first record.
+    fn window_start(&self) -> (u64, Instant) {
+        self.spilled
+            .as_ref()
+            .map_or((0, Instant::ZERO), |s| (s.steps, s.time))
+    }
+
+    /// Events in memory (the window), as opposed to [`Trace::len`] (the whole run).
+    pub(crate) fn window_events(&self) -> usize {
+        self.events - self.spilled.as_ref().map_or(0, |s| s.events)
+    }
+
+    /// `true` once part of the run has left memory (see the module docs).
+    pub(crate) fn has_spilled(&self) -> bool {
+        self.spilled.is_some()
+    }
+
+    /// Sets the most records kept in memory (at least [`MIN_LIMIT`]).
+    pub(crate) fn set_limit(&mut self, records: usize) {
+        self.limit = records.max(MIN_LIMIT);
+        self.spill_at = self.limit.max(self.recs.len() + 1);
+    }
+
+    /// Streams the whole text to a new file at `path`: what is recorded so far at once,
+    /// later records as the window spills and when [`Trace::finish_file`] is called.
+    pub(crate) fn stream_to(&mut self, path: &Path) -> io::Result<()> {
+        if self.has_spilled() {
+            return Err(io::Error::other(format!(
+                "the trace already holds only its last {} of {} events in memory: stream it \
+                 to a file before the run starts",
+                self.window_events(),
+                self.events
+            )));
+        }
+        if let Some(s) = &self.stream {
+            return Err(io::Error::other(format!(
+                "the trace is already streamed to {}",
+                s.path.display()
+            )));
+        }
+        let mut out = BufWriter::new(File::create(path)?);
+        let mut header = String::new();
+        let _ = self.write_header(&mut header);
+        out.write_all(header.as_bytes())?;
+        self.stream = Some(Box::new(Stream {
+            path: path.to_owned(),
+            out,
+            written: 0,
+            error: None,
+        }));
+        Ok(())
+    }
+
+    /// Writes what the file does not have yet, flushes and closes it; returns its path.
+    /// `None` if the trace is not streamed (or was finished already).
+    pub(crate) fn finish_file(&mut self) -> Option<io::Result<PathBuf>> {
+        self.write_stream(self.base + self.recs.len());
+        let mut s = self.stream.take()?;
+        Some(match s.error.take() {
+            Some(e) => Err(e),
+            None => s.out.flush().map(|()| std::mem::take(&mut s.path)),
+        })
+    }
+
+    /// Events spilled out of memory.
+    pub(crate) fn spilled_events(&self) -> usize {
+        self.spilled.as_ref().map_or(0, |s| s.events)
+    }
+
+    /// The digest state after the header and the run's first `n` events, if this trace
+    /// can tell (it spilled at most `n` events and holds the rest up to `n`).
+    pub(crate) fn digest_through(&self, n: usize) -> Option<u64> {
+        let spilled = self.spilled_events();
+        if n < spilled || n > self.events {
+            return None;
+        }
+        let mut hasher = match &self.spilled {
+            Some(s) => s.digest,
+            None => {
+                let mut h = Fnv1a::new();
+                let _ = self.write_header(&mut h);
+                h
+            }
+        };
+        for event in self.events().take(n - spilled) {
+            let _ = self.write_event(&mut hasher, &event);
+        }
+        Some(hasher.finish())
+    }
+
+    /// The digest's continuation over the window (see [`Trace::digest`]).
+    pub(crate) fn digest_state(&self) -> Fnv1a {
+        let mut hasher = match &self.spilled {
+            Some(s) => s.digest,
+            None => {
+                let mut h = Fnv1a::new();
+                let _ = self.write_header(&mut h);
+                h
+            }
+        };
+        for event in self.events() {
+            let _ = self.write_event(&mut hasher, &event);
+        }
+        hasher
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
+}
