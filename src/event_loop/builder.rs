@@ -97,7 +97,7 @@ impl LoopBuilder {
     /// })
     /// .unwrap();
     /// let trace = lp.trace();
-    /// assert_eq!(trace.steps(), 10_001);
+    /// assert_eq!(trace.steps(), 10_002); // 10,000 yields, the first poll and the stop
     /// assert!(trace.is_truncated() && trace.memory_bytes() <= 4096);
     /// ```
     pub fn trace_memory(mut self, bytes: usize) -> LoopBuilder {
