@@ -116,6 +116,61 @@ impl Trace {
         w.write_char('\n')
     }
 
+    /// Appends `event`'s line (with its newline) to `out`: the same bytes as
+    /// [`write_event`](Trace::write_event), without `fmt`'s machinery — the path a long
+    /// run's spilled events, streamed files and digests take (about a tenth of the cost).
+    pub(crate) fn push_line(&self, out: &mut Vec<u8>, event: &Event) {
+        push_u64(out, event.step);
+        out.push(b' ');
+        let ns = event.time.as_nanos();
+        push_u64(out, ns / 1_000_000_000);
+        out.push(b'.');
+        push_padded(out, ns % 1_000_000_000, 9);
+        out.push(b' ');
+        let (word, a, b): (&[u8], Option<u32>, Option<&[u8]>) = match event.kind {
+            EventKind::Spawn { task } => {
+                out.extend_from_slice(b"spawn ");
+                push_u64(out, u64::from(task.as_u32()));
+                if let Some(name) = self.names.get(&task.as_u32()) {
+                    let mut quoted = String::from(" ");
+                    let _ = write_quoted(&mut quoted, name);
+                    out.extend_from_slice(quoted.as_bytes());
+                }
+                out.push(b'\n');
+                return;
+            }
+            EventKind::Poll { task, outcome } => (
+                b"poll ",
+                Some(task.as_u32()),
+                Some(outcome.as_str().as_bytes()),
+            ),
+            EventKind::Wake { task } => (b"wake ", Some(task.as_u32()), None),
+            EventKind::Timer { timer } => (b"timer ", Some(timer), None),
+            EventKind::Callback { handle } => (b"callback ", Some(handle), None),
+            EventKind::Cancel { task } => (b"cancel ", Some(task.as_u32()), None),
+            EventKind::Clock { .. } => (b"clock", None, None),
+            EventKind::Stop => (b"stop", None, None),
+            EventKind::Destroy { task } => (b"destroy ", Some(task.as_u32()), None),
+            EventKind::Buggify { .. } | EventKind::Choose { .. } | EventKind::Random { .. } => {
+                // Rare: the `fmt` path.
+                let mut line = String::new();
+                let _ = self.write_event(&mut line, event);
+                let rest = line.splitn(3, ' ').nth(2).unwrap_or("");
+                out.extend_from_slice(rest.as_bytes());
+                return;
+            }
+        };
+        out.extend_from_slice(word);
+        if let Some(a) = a {
+            push_u64(out, u64::from(a));
+        }
+        if let Some(b) = b {
+            out.push(b' ');
+            out.extend_from_slice(b);
+        }
+        out.push(b'\n');
+    }
+
     pub(crate) fn parse_event(
         &mut self,
         line: &str,
@@ -423,6 +478,33 @@ pub(crate) fn parse_header(line: &str) -> Result<Trace, Fail> {
         return fail("end of line", extra);
     }
     Ok(Trace::new(policy, seed))
+}
+
+/// Appends `n` in decimal.
+#[inline]
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `n` (below `10^width`) in decimal, zero-padded to `width` digits.
+#[inline]
+fn push_padded(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&buf[..width]);
 }
 
 /// Inverts [`write_quoted`] exactly, rejecting anything it would not produce.

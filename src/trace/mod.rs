@@ -646,6 +646,24 @@ mod tests {
 ";
 
     #[test]
+    fn the_fast_line_writer_writes_the_same_bytes() {
+        let mut tr = sample();
+        tr.push_buggify(0xdead_beef, true);
+        tr.push_choose(7, 3);
+        tr.push_random(u64::MAX - 5);
+        tr.push_clock(Instant::from_nanos(u64::MAX - 1));
+        tr.push(WAKE, 0, u32::MAX);
+        for event in tr.events() {
+            let mut slow = String::new();
+            tr.write_event(&mut slow, &event).unwrap();
+            let mut fast = Vec::new();
+            tr.push_line(&mut fast, &event);
+            assert_eq!(String::from_utf8(fast).unwrap(), slow);
+        }
+        assert_eq!(tr.digest(), digest::fnv1a(tr.to_string().as_bytes()));
+    }
+
+    #[test]
     fn rec_is_eight_bytes() {
         assert_eq!(std::mem::size_of::<Rec>(), 8);
     }

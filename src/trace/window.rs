@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::digest::Fnv1a;
 use super::origin::ORIGINS_KEPT;
-use super::{Events, Trace, CHOOSE_N, CLOCK_HI, POLL, RANDOM_HI, SPAWN};
+use super::{Event, Events, Trace, CHOOSE_N, CLOCK_HI, POLL, RANDOM_HI, SPAWN};
 use crate::time::instant::Instant;
 
 /// The default limit: 8 Mi records (64 MiB), far above a typical test's run.
@@ -85,14 +85,17 @@ impl Trace {
                 digest,
             })
         });
-        let mut line = String::new();
+        let mut text = Vec::with_capacity(4096);
         let mut events = Events::over(&self.recs[..cut], state.steps, state.time);
         for event in events.by_ref() {
-            line.clear();
-            let _ = self.write_event(&mut line, &event);
-            state.digest = state.digest.bytes(line.as_bytes());
+            self.push_line(&mut text, &event);
             state.events += 1;
+            if text.len() >= 4000 {
+                state.digest = state.digest.bytes(&text);
+                text.clear();
+            }
         }
+        state.digest = state.digest.bytes(&text);
         state.steps = events.step;
         state.time = events.time;
         for r in &self.recs[..cut] {
@@ -120,18 +123,25 @@ impl Trace {
             let skip = s.written - self.base;
             let window = &self.recs[..end - self.base];
             let mut events = Events::over(window, step, time);
-            let mut line = String::new();
+            let mut text = Vec::with_capacity(8192);
             loop {
                 let at = window.len() - events.recs.as_slice().len();
                 let Some(event) = events.next() else { break };
                 if at < skip {
                     continue;
                 }
-                line.clear();
-                let _ = self.write_event(&mut line, &event);
-                if let Err(e) = s.out.write_all(line.as_bytes()) {
+                self.push_line(&mut text, &event);
+                if text.len() >= 8000 {
+                    if let Err(e) = s.out.write_all(&text) {
+                        s.error = Some(e);
+                        break;
+                    }
+                    text.clear();
+                }
+            }
+            if s.error.is_none() {
+                if let Err(e) = s.out.write_all(&text) {
                     s.error = Some(e);
-                    break;
                 }
             }
             s.written = end;
@@ -215,7 +225,7 @@ impl Trace {
         if n < spilled || n > self.events {
             return None;
         }
-        let mut hasher = match &self.spilled {
+        let hasher = match &self.spilled {
             Some(s) => s.digest,
             None => {
                 let mut h = Fnv1a::new();
@@ -223,15 +233,15 @@ impl Trace {
                 h
             }
         };
-        for event in self.events().take(n - spilled) {
-            let _ = self.write_event(&mut hasher, &event);
-        }
-        Some(hasher.finish())
+        Some(
+            self.hash_events(hasher, self.events().take(n - spilled))
+                .finish(),
+        )
     }
 
     /// The digest's continuation over the window (see [`Trace::digest`]).
     pub(crate) fn digest_state(&self) -> Fnv1a {
-        let mut hasher = match &self.spilled {
+        let hasher = match &self.spilled {
             Some(s) => s.digest,
             None => {
                 let mut h = Fnv1a::new();
@@ -239,10 +249,20 @@ impl Trace {
                 h
             }
         };
-        for event in self.events() {
-            let _ = self.write_event(&mut hasher, &event);
+        self.hash_events(hasher, self.events())
+    }
+
+    /// `hasher` continued over the lines of `events`.
+    fn hash_events(&self, mut hasher: Fnv1a, events: impl Iterator<Item = Event>) -> Fnv1a {
+        let mut text = Vec::with_capacity(4096);
+        for event in events {
+            self.push_line(&mut text, &event);
+            if text.len() >= 4000 {
+                hasher = hasher.bytes(&text);
+                text.clear();
+            }
         }
-        hasher
+        hasher.bytes(&text)
     }
 }
 
