@@ -91,4 +91,29 @@ fn main() {
         t.len(),
         t.memory_bytes() as f64 / t.steps() as f64
     );
+
+    println!("Bounded trace (1 MiB of trace memory): peak heap of a two-task yield loop");
+    for steps in [100_000u64, 1_000_000, 4_000_000] {
+        let ((), peak) = peak_of(|| {
+            let lp = simloop::EventLoop::builder()
+                .seed(1)
+                .trace_memory(1 << 20)
+                .build();
+            lp.run_until_complete(async move {
+                let worker = move || async move {
+                    for _ in 0..steps / 2 {
+                        simloop::yield_now().await;
+                    }
+                };
+                let (_, spawned) = futures::join!(worker(), simloop::create_task(worker()));
+                spawned.unwrap();
+            })
+            .unwrap();
+            lp.close().unwrap();
+        });
+        println!(
+            "  {steps:>9} steps: {:>6.2} MiB peak heap",
+            peak as f64 / 1048576.0
+        );
+    }
 }

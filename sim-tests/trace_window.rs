@@ -80,10 +80,10 @@ fn a_small_window_keeps_the_digest_counts_and_tail_of_the_whole_run() {
         let (whole, out) = run(seed, None, None);
         assert!(!whole.is_truncated());
         for _ in 0..2 {
-            let (small, out2) = run(seed, Some(1024), None);
+            let (small, out2) = run(seed, Some(8192), None);
             assert_eq!(out, out2, "seed {seed}");
             assert!(small.is_truncated(), "seed {seed}: {} events", whole.len());
-            assert!(small.memory_bytes() <= 1024, "{}", small.memory_bytes());
+            assert!(small.memory_bytes() <= 8192, "{}", small.memory_bytes());
             assert_eq!(small.len(), whole.len());
             assert_eq!(small.steps(), whole.steps());
             assert_eq!(small.end_time(), whole.end_time());
@@ -102,10 +102,10 @@ fn a_small_window_keeps_the_digest_counts_and_tail_of_the_whole_run() {
     }
     // Different seeds are told apart by the digest alone.
     assert_ne!(
-        run(1, Some(1024), None).0.digest(),
-        run(2, Some(1024), None).0.digest()
+        run(1, Some(8192), None).0.digest(),
+        run(2, Some(8192), None).0.digest()
     );
-    assert_ne!(run(1, Some(1024), None).0, run(2, Some(1024), None).0);
+    assert_ne!(run(1, Some(8192), None).0, run(2, Some(8192), None).0);
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn a_streamed_file_is_the_whole_text() {
     for seed in 0..40 {
         let path = d.join(format!("seed-{seed}.trace"));
         let (whole, _) = run(seed, None, None);
-        let (small, _) = run(seed, Some(512), Some(&path));
+        let (small, _) = run(seed, Some(8192), Some(&path));
         assert!(small.is_truncated());
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, whole.to_string(), "seed {seed}");
@@ -137,7 +137,7 @@ fn whole_files_replay_loaded_and_streamed_under_many_seeds() {
             .name(format!("seed{seed}"))
             .seed(seed)
             .trace_dir(&d)
-            .trace_memory(512)
+            .trace_memory(8192)
             .whole_trace_files(true)
             .try_check(always_fails)
             .unwrap_err();
@@ -153,7 +153,7 @@ fn whole_files_replay_loaded_and_streamed_under_many_seeds() {
             let again = Builder::new()
                 .name(format!("again{seed}"))
                 .trace_dir(d.join("again"))
-                .trace_memory(512)
+                .trace_memory(8192)
                 .replay(&path)
                 .try_check(always_fails)
                 .unwrap_err();
@@ -173,7 +173,7 @@ fn whole_files_replay_loaded_and_streamed_under_many_seeds() {
 fn a_streamed_replay_of_a_changed_program_diverges() {
     let d = dir("diverge");
     let path = d.join("recorded.trace");
-    run(7, Some(512), Some(&path));
+    run(7, Some(8192), Some(&path));
     let before = simloop::__private::set_stream_replay_above(0);
     // One round fewer: the run ends before the file does.
     let err = Builder::new()
@@ -196,7 +196,7 @@ fn a_streamed_replay_of_a_changed_program_diverges() {
     );
     // A truncated file is refused with a clear message.
     let truncated = d.join("truncated.trace");
-    std::fs::write(&truncated, run(7, Some(512), None).0.to_string()).unwrap();
+    std::fs::write(&truncated, run(7, Some(8192), None).0.to_string()).unwrap();
     let err = Builder::new()
         .trace_dir(&d)
         .replay(&truncated)
@@ -223,7 +223,7 @@ fn a_long_failure_gets_a_whole_replayable_file_when_asked() {
     let err = Builder::new()
         .name("whole")
         .trace_dir(&d)
-        .trace_memory(2048)
+        .trace_memory(8192)
         .whole_trace_files(true)
         .try_check(long_failure)
         .unwrap_err();
@@ -261,7 +261,7 @@ fn a_long_failure_gets_a_whole_replayable_file_when_asked() {
     let err = Builder::new()
         .name("default")
         .trace_dir(&d)
-        .trace_memory(2048)
+        .trace_memory(8192)
         .try_check(long_failure)
         .unwrap_err();
     assert!(

@@ -81,7 +81,8 @@ impl LoopBuilder {
     }
 
     /// The most memory the loop's trace records may take, in bytes (8 per record; a step
-    /// is one or two records); default [`DEFAULT_TRACE_MEMORY`] (64 MiB), at least 512.
+    /// is one or two records); default [`DEFAULT_TRACE_MEMORY`] (64 MiB), at least 8192
+    /// (a smaller value is raised to it).
     /// A longer run drops its oldest events from memory, keeping its counts, its
     /// [digest](crate::trace::Trace::digest) and its last events (the trace is then
     /// [truncated](crate::trace::Trace::is_truncated)); to keep every event, stream the
@@ -89,7 +90,7 @@ impl LoopBuilder {
     /// steps the loop runs.
     ///
     /// ```
-    /// let lp = simloop::EventLoop::builder().trace_memory(4096).build();
+    /// let lp = simloop::EventLoop::builder().trace_memory(8192).build();
     /// lp.run_until_complete(async {
     ///     for _ in 0..10_000 {
     ///         simloop::yield_now().await;
@@ -98,7 +99,7 @@ impl LoopBuilder {
     /// .unwrap();
     /// let trace = lp.trace();
     /// assert_eq!(trace.steps(), 10_002); // 10,000 yields, the first poll and the stop
-    /// assert!(trace.is_truncated() && trace.memory_bytes() <= 4096);
+    /// assert!(trace.is_truncated() && trace.memory_bytes() <= 8192);
     /// ```
     pub fn trace_memory(mut self, bytes: usize) -> LoopBuilder {
         self.trace_memory = Some(bytes);

@@ -52,6 +52,9 @@ pub(crate) enum Exit {
     Failed(LoopError),
 }
 
+/// Steps between two looks at the trace's window (a power of two).
+const WINDOW_CHECK: u64 = crate::trace::window::CHECK_EVERY;
+
 impl Inner {
     /// Runs steps until the loop stops, idles, fails or spends its step budget.
     pub(crate) fn run_steps(self: &Rc<Self>, main: &mut MainPoll<'_>) -> Exit {
@@ -88,8 +91,13 @@ impl Inner {
                     continue;
                 }
             }
-            if budget == 0 {
-                return Exit::StepLimit;
+            // Every `WINDOW_CHECK` steps the trace's window is looked at (see
+            // `trace/window.rs`), in the budget's own test: no cost per step.
+            if budget % WINDOW_CHECK == 0 {
+                if budget == 0 {
+                    return Exit::StepLimit;
+                }
+                core.trace.check_window();
             }
             budget -= 1;
             match self.decide(&mut core) {

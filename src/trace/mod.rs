@@ -264,10 +264,8 @@ pub struct Trace {
     truncated: Option<String>,
     /// Where timers, callbacks and tasks came from (never rendered or compared).
     origins: origin::Origins,
-    /// The most records kept in memory (see [`window`]), and the length at which the
-    /// next spill happens.
+    /// The most records kept in memory (see [`window`]).
     limit: usize,
-    spill_at: usize,
     /// Records already spilled (the index of the window's first record in the run).
     base: usize,
     /// What was spilled, once something was.
@@ -290,7 +288,6 @@ impl Clone for Trace {
             truncated: self.truncated.clone(),
             origins: self.origins.clone(),
             limit: self.limit,
-            spill_at: self.spill_at,
             base: self.base,
             spilled: self.spilled.clone(),
             stream: None,
@@ -347,7 +344,6 @@ impl Trace {
             truncated: None,
             origins: origin::Origins::default(),
             limit: usize::MAX,
-            spill_at: usize::MAX,
             base: 0,
             spilled: None,
             stream: None,
@@ -363,15 +359,6 @@ impl Trace {
         t
     }
 
-    /// Appends a record, spilling the window's older half when it is full.
-    #[inline(always)]
-    fn put(&mut self, rec: Rec) {
-        self.recs.push(rec);
-        if self.recs.len() >= self.spill_at {
-            self.spill();
-        }
-    }
-
     /// Appends one event record. Clock jumps must use [`Trace::push_clock`].
     #[inline]
     pub(crate) fn push(&mut self, kind: u8, flag: u8, id: u32) {
@@ -379,7 +366,7 @@ impl Trace {
         debug_assert!((kind == POLL && flag <= 3) || flag == 0);
         self.steps += u64::from(is_step_kind(kind));
         self.events += 1;
-        self.put(Rec { kind, flag, id });
+        self.recs.push(Rec { kind, flag, id });
     }
 
     /// Records that the clock jumped forward to `to` (must be later than the
@@ -390,7 +377,7 @@ impl Trace {
         let ns = to.as_nanos();
         let rec = |kind, id| Rec { kind, flag: 0, id };
         self.recs.push(rec(CLOCK, ns as u32));
-        self.put(rec(CLOCK_HI, (ns >> 32) as u32));
+        self.recs.push(rec(CLOCK_HI, (ns >> 32) as u32));
         self.events += 1;
         self.now = to;
     }
@@ -398,7 +385,7 @@ impl Trace {
     /// Records what a `buggify()` call at `site` returned.
     pub(crate) fn push_buggify(&mut self, site: u32, fired: bool) {
         self.events += 1;
-        self.put(Rec {
+        self.recs.push(Rec {
             kind: BUGGIFY,
             flag: u8::from(fired),
             id: site,
@@ -414,7 +401,7 @@ impl Trace {
             flag: 0,
             id: chosen,
         });
-        self.put(Rec {
+        self.recs.push(Rec {
             kind: CHOOSE_N,
             flag: 0,
             id: n,
@@ -429,7 +416,7 @@ impl Trace {
             flag: 0,
             id: value as u32,
         });
-        self.put(Rec {
+        self.recs.push(Rec {
             kind: RANDOM_HI,
             flag: 0,
             id: (value >> 32) as u32,
@@ -446,7 +433,7 @@ impl Trace {
     /// now) and returns the record's index for [`Trace::end_poll`].
     #[inline]
     pub(crate) fn begin_poll(&mut self, task: TaskId) -> usize {
-        let index = self.base + self.recs.len();
+        let index = self.recs.len();
         self.push(POLL, PollOutcome::Pending.to_flag(), task.as_u32());
         index
     }
@@ -454,8 +441,8 @@ impl Trace {
     /// Sets the outcome of the poll record at `index` (from [`Trace::begin_poll`]).
     #[inline]
     pub(crate) fn end_poll(&mut self, index: usize, outcome: PollOutcome) {
-        // A spill never drops the last poll record, so `index` is in the window.
-        let rec = &mut self.recs[index - self.base];
+        // A spill happens only between steps, so `index` still names the record.
+        let rec = &mut self.recs[index];
         debug_assert_eq!(rec.kind, POLL);
         rec.flag = outcome.to_flag();
     }

@@ -111,6 +111,8 @@ impl TraceReader {
             if self.spawned.len() > SPAWNED_KEPT {
                 self.spawned.clear();
             }
+            // Keep the window bounded (before parsing: the new event's records stay put).
+            self.trace.check_window();
             let (steps, time) = (self.trace.steps(), self.trace.end_time());
             let before = self.trace.base + self.trace.recs.len();
             self.trace
@@ -123,7 +125,6 @@ impl TraceReader {
                     };
                     format!("malformed trace file {}: {e}", self.path.display())
                 })?;
-            // A spill keeps the newest records, so the event's are still in the window.
             let from = before - self.trace.base;
             let mut events = Events::over(&self.trace.recs[from..], steps, time);
             if let Some(e) = events.next() {
@@ -174,10 +175,11 @@ mod tests {
         let path = dir.join("long.trace");
         let mut full = Trace::new("random", Some(9));
         let mut small = Trace::new("random", Some(9));
-        small.set_limit(100);
+        small.set_limit(1024);
         small.stream_to(&path).unwrap();
         for t in [&mut full, &mut small] {
             for i in 1..=3000u32 {
+                t.check_window();
                 t.push(SPAWN, 0, i);
                 t.set_name(TaskId::from_raw(i), &format!("t{i}"));
                 let r = t.begin_poll(TaskId::from_raw(i));
@@ -192,7 +194,7 @@ mod tests {
             }
         }
         assert!(small.is_truncated() && !full.is_truncated());
-        assert!(small.memory_bytes() <= 100 * 8, "{}", small.memory_bytes());
+        assert!(small.memory_bytes() <= 1024 * 8, "{}", small.memory_bytes());
         assert_eq!(small.len(), full.len());
         assert_eq!(small.steps(), full.steps());
         assert_eq!(small.end_time(), full.end_time());

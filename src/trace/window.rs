@@ -1,7 +1,9 @@
 //! A trace's in-memory window: how a long run keeps bounded memory.
 //!
-//! A loop's trace holds at most [`Trace::limit`] records (8 bytes each) in memory. When
-//! it reaches the limit it *spills* the older half: those records are rendered once —
+//! A loop's trace holds at most about `limit` records (8 bytes each) in memory. The loop
+//! looks at the window between steps, every [`CHECK_EVERY`] steps (folded into its
+//! step-budget countdown, so the check costs no instruction per step); once the window
+//! holds half the limit, the trace *spills* all but its last quarter: those records are rendered once —
 //! into the running FNV-1a digest of the whole text (so [`Trace::digest`] stays the
 //! fingerprint of the complete run) and, if the loop streams its trace to a file, into
 //! that file — and dropped. Counts (`len`, `steps`, `end_time`) stay those of the whole
@@ -9,8 +11,10 @@
 //! run's own. A spilled trace renders in its truncated form (see
 //! [`Trace::is_truncated`]); the complete text is in the streamed file, which replays.
 //!
-//! A spill never splits a two-record event and never drops the last poll record (its
-//! outcome is written when the poll ends). Names of tasks whose spawn was spilled, and
+//! A spill never splits a two-record event, and happens only between steps (a poll's
+//! record, whose outcome is written when the poll ends, is never open then). The window
+//! stays within the limit unless the [`CHECK_EVERY`] steps between two checks record
+//! more than half of it (at the least limit, 512 records: about eight per step). Names of tasks whose spawn was spilled, and
 //! the oldest origins, are dropped with it, so memory stays bounded however long the run.
 
 use std::fs::File;
@@ -19,14 +23,18 @@ use std::path::{Path, PathBuf};
 
 use super::digest::Fnv1a;
 use super::origin::ORIGINS_KEPT;
-use super::{Event, Events, Trace, CHOOSE_N, CLOCK_HI, POLL, RANDOM_HI, SPAWN};
+use super::{Event, Events, Trace, CHOOSE_N, CLOCK_HI, RANDOM_HI, SPAWN};
 use crate::time::instant::Instant;
 
 /// The default limit: 8 Mi records (64 MiB), far above a typical test's run.
 pub(crate) const DEFAULT_LIMIT: usize = 8 << 20;
 
-/// The least limit a loop accepts (a spill needs room to keep a window).
-pub(crate) const MIN_LIMIT: usize = 64;
+/// The least limit a loop accepts: 8 KiB, room for [`CHECK_EVERY`] steps of several
+/// records each between two looks at the window.
+pub(crate) const MIN_LIMIT: usize = 1024;
+
+/// The loop looks at the window every this many steps (a power of two).
+pub(crate) const CHECK_EVERY: u64 = 64;
 
 /// What left memory: the run's state at the cut, and the digest of the text before it.
 #[derive(Clone)]
@@ -51,18 +59,23 @@ pub(crate) struct Stream {
 }
 
 impl Trace {
-    /// Spills the older half of the window (see the module docs). Cold: a run meets it
-    /// once per `limit / 2` records.
+    /// Between steps: spills when the window holds half the limit (see the module docs).
+    /// Out of line: it runs once per [`CHECK_EVERY`] steps, and inlined into the step
+    /// loop it cost registers there.
     #[cold]
     #[inline(never)]
-    pub(crate) fn spill(&mut self) {
+    pub(crate) fn check_window(&mut self) {
+        if self.recs.len() >= self.limit / 2 {
+            self.spill();
+        }
+    }
+
+    /// Spills all but the window's last quarter of the limit (see the module docs).
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self) {
         let len = self.recs.len();
-        let last_poll = self
-            .recs
-            .iter()
-            .rposition(|r| r.kind == POLL)
-            .unwrap_or(len);
-        let mut cut = (len / 2).min(last_poll);
+        let mut cut = len.saturating_sub(self.limit / 4);
         if matches!(
             self.recs.get(cut).map(|r| r.kind),
             Some(CLOCK_HI | CHOOSE_N | RANDOM_HI)
@@ -70,8 +83,6 @@ impl Trace {
             cut += 1;
         }
         if cut == 0 {
-            // One poll filled the whole window: try again when it has grown by half.
-            self.spill_at = len + self.limit / 2;
             return;
         }
         self.write_stream(self.base + cut);
@@ -107,7 +118,9 @@ impl Trace {
         self.base += cut;
         self.spilled = Some(state);
         self.origins.forget_oldest(ORIGINS_KEPT);
-        self.spill_at = self.limit;
+        if self.recs.capacity() > self.limit {
+            self.recs.shrink_to(self.limit);
+        }
     }
 
     /// Writes the records up to `end` (counted from the run's first) to the stream, if
@@ -169,7 +182,9 @@ impl Trace {
     /// Sets the most records kept in memory (at least [`MIN_LIMIT`]).
     pub(crate) fn set_limit(&mut self, records: usize) {
         self.limit = records.max(MIN_LIMIT);
-        self.spill_at = self.limit.max(self.recs.len() + 1);
+        if self.recs.capacity() > self.limit {
+            self.recs.shrink_to(self.limit.max(self.recs.len()));
+        }
     }
 
     /// Streams the whole text to a new file at `path`: what is recorded so far at once,
