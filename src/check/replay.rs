@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use super::body::Body;
 use super::builder::Builder;
-use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Ran, Summary};
+use super::report::{cargo_test_line, write_trace, Failure, FailureKind, Outcome, Ran, Summary};
 use crate::error::{LoopError, REPLAY_RECORDED};
 use crate::policy::replay_stream::StreamReplay;
 use crate::policy::{Decision, Policy, Replay};
@@ -67,11 +67,7 @@ impl Builder {
                         )
                     ),
                 };
-                let msg = match &outcome.result {
-                    Err((_, m)) => format!("{e} (the replay also failed: {m})"),
-                    Ok(()) => e.to_string(),
-                };
-                outcome.result = Err((FailureKind::Loop(e), msg));
+                diverged(&mut outcome, e);
             }
         }
         match std::mem::replace(&mut outcome.result, Ok(())) {
@@ -181,11 +177,7 @@ impl Builder {
                         t.digest()
                     ),
                 };
-                let msg = match &outcome.result {
-                    Err((_, m)) => format!("{e} (the replay also failed: {m})"),
-                    Ok(()) => e.to_string(),
-                };
-                outcome.result = Err((FailureKind::Loop(e), msg));
+                diverged(&mut outcome, e);
             }
         }
         match std::mem::replace(&mut outcome.result, Ok(())) {
@@ -204,6 +196,16 @@ impl Builder {
             }
         }
     }
+}
+
+/// Makes `outcome` fail with the divergence `e`, keeping the run's own failure, if any,
+/// in the message.
+fn diverged(outcome: &mut Outcome, e: LoopError) {
+    let msg = match &outcome.result {
+        Err((_, m)) => format!("{e} (the replay also failed: {m})"),
+        Ok(()) => e.to_string(),
+    };
+    outcome.result = Err((FailureKind::Loop(e), msg));
 }
 
 /// A policy shared with the code that runs it, so the replay's reader can be taken back

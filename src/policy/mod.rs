@@ -54,7 +54,7 @@ pub(crate) mod guided;
 mod pct;
 mod portfolio;
 mod random;
-mod replay;
+pub(crate) mod replay;
 pub(crate) mod replay_stream;
 mod strategy;
 mod swarm;

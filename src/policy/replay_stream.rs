@@ -3,10 +3,10 @@
 
 use std::collections::VecDeque;
 
-use super::{describe, seeded_buggify, CandidateKind, Decision, Policy, StepRef};
+use super::replay::{ended, follow, step_of, Recorded};
+use super::{Decision, Policy, StepRef};
 use crate::error::LoopError;
 use crate::trace::reader::TraceReader;
-use crate::trace::EventKind;
 
 /// Decisions read ahead of the run (while looking for the next one of another kind) are
 /// kept up to this many; past it the replay stops reading ahead and the run diverges.
@@ -20,9 +20,7 @@ pub(crate) struct StreamReplay {
     seed: Option<u64>,
     reader: TraceReader,
     steps: VecDeque<StepRef>,
-    buggify: VecDeque<(u32, bool)>,
-    choices: VecDeque<(u32, u32)>,
-    randoms: VecDeque<u64>,
+    recorded: Recorded,
     /// Steps taken from the file so far.
     taken: u64,
     /// `true` once the file is read to its end.
@@ -39,9 +37,7 @@ impl StreamReplay {
             seed,
             reader,
             steps: VecDeque::new(),
-            buggify: VecDeque::new(),
-            choices: VecDeque::new(),
-            randoms: VecDeque::new(),
+            recorded: Recorded::default(),
             taken: 0,
             done: false,
             error: None,
@@ -51,8 +47,7 @@ impl StreamReplay {
     /// Reads one more event into the queues; `false` at the end, after an error, or when
     /// too much is read ahead.
     fn pull(&mut self) -> bool {
-        let queued =
-            self.steps.len() + self.buggify.len() + self.choices.len() + self.randoms.len();
+        let queued = self.steps.len() + self.recorded.len();
         if self.done || self.error.is_some() || queued >= LOOKAHEAD {
             return false;
         }
@@ -67,28 +62,10 @@ impl StreamReplay {
                 return false;
             }
         };
-        let step = |kind, id| Some(StepRef { kind, id });
-        let s = match event.kind {
-            EventKind::Poll { task, .. } => step(CandidateKind::Task, task.as_u32()),
-            EventKind::Timer { timer } => step(CandidateKind::Timer, timer),
-            EventKind::Callback { handle } => step(CandidateKind::Callback, handle),
-            EventKind::Stop => step(CandidateKind::Stop, 0),
-            EventKind::Buggify { site, fired } => {
-                self.buggify.push_back((site, fired));
-                None
+        if !self.recorded.note(&event.kind) {
+            if let Some(step) = step_of(&event.kind) {
+                self.steps.push_back(step);
             }
-            EventKind::Choose { n, chosen } => {
-                self.choices.push_back((n, chosen));
-                None
-            }
-            EventKind::Random { value } => {
-                self.randoms.push_back(value);
-                None
-            }
-            _ => None,
-        };
-        if let Some(s) = s {
-            self.steps.push_back(s);
         }
         true
     }
@@ -111,54 +88,25 @@ impl Policy for StreamReplay {
         true
     }
     fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
-        while self.buggify.is_empty() && self.pull() {}
-        match self.buggify.front() {
-            Some(&(s, v)) if s == site => {
-                self.buggify.pop_front();
-                Some(v)
-            }
-            _ => self.seed.map(|seed| seeded_buggify(seed, site, hit)),
-        }
+        while !self.recorded.has_buggify() && self.pull() {}
+        self.recorded.buggify(self.seed, site, hit)
     }
     fn user_choice(&mut self, n: u32) -> Option<u32> {
-        while self.choices.is_empty() && self.pull() {}
-        match self.choices.front() {
-            Some(&(m, k)) if m == n => {
-                self.choices.pop_front();
-                Some(k)
-            }
-            _ => None,
-        }
+        while !self.recorded.has_choice() && self.pull() {}
+        self.recorded.user_choice(n)
     }
     fn random_u64(&mut self) -> Option<u64> {
-        while self.randoms.is_empty() && self.pull() {}
-        self.randoms.pop_front()
+        while !self.recorded.has_random() && self.pull() {}
+        self.recorded.random_u64()
     }
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         while self.steps.is_empty() && self.pull() {}
-        let Some(exp) = self.steps.pop_front() else {
-            let expected = match &self.error {
-                Some(e) => format!("the file to go on ({e})"),
-                None => format!(
-                    "the run to end (the trace has {} step{})",
-                    self.taken,
-                    if self.taken == 1 { "" } else { "s" }
-                ),
-            };
-            return Err(LoopError::Divergence {
-                step: d.step,
-                expected,
-                runnable: describe(d.candidates),
-            });
-        };
-        self.taken += 1;
-        d.candidates
-            .iter()
-            .position(|c| c.kind == exp.kind && c.id == exp.id)
-            .ok_or_else(|| LoopError::Divergence {
-                step: d.step,
-                expected: exp.to_string(),
-                runnable: describe(d.candidates),
-            })
+        let exp = self.steps.pop_front();
+        self.taken += u64::from(exp.is_some());
+        let (error, taken) = (&self.error, self.taken);
+        follow(d, exp.as_ref(), || match error {
+            Some(e) => format!("the file to go on ({e})"),
+            None => ended(taken as usize),
+        })
     }
 }
