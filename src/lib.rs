@@ -139,10 +139,13 @@
 //! this list, and no file imports one that imports it back.
 //!
 //! 0. **Plain values**: `time/instant` ([`Instant`]), `task/id` ([`TaskId`]), `trace/`
-//!    (records; `trace/format` is the only code that knows the text; `diff`, `digest`),
+//!    (records; `trace/format` is the only code that knows the text; `diff`, `digest`;
+//!    `window`, the bounded in-memory window and the streamed file; `reader`, a trace
+//!    file read event by event),
 //!    `env` (parsing `SIMLOOP_*`).
 //! 1. **Decisions and plumbing**: `error` ([`LoopError`]); `policy/` (the [`Policy`]
-//!    decision, one strategy per file, [`Strategy`] for sweeps, wrappers together);
+//!    decision, one strategy per file — `replay_stream` is [`Replay`] over a file read as
+//!    the run goes —, [`Strategy`] for sweeps, wrappers together);
 //!    `task/` (state machine, header, handle, and the message that is the one way into a
 //!    loop).
 //! 2. **The loop**: `event_loop/` — lifecycle, the ready set, the task slab, the timer
