@@ -182,11 +182,14 @@ impl Policy for Replay {
     fn every_step(&self) -> bool {
         true
     }
-    /// See [`Recorded::buggify`].
+    /// The recorded value when the next recorded `buggify` call is at `site`; otherwise
+    /// (the program changed) the seeded value, and the replay's trace comparison reports
+    /// where it diverged.
     fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
         self.recorded.buggify(self.seed, site, hit)
     }
-    /// See [`Recorded::user_choice`].
+    /// The recorded alternative when the next recorded choice has the same `n`; otherwise
+    /// (the program changed) the run decides, and the trace comparison reports where.
     fn user_choice(&mut self, n: u32) -> Option<u32> {
         self.recorded.user_choice(n)
     }
