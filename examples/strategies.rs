@@ -473,10 +473,11 @@ enum Sweep {
     Pct3e,
     Classic,
     Portfolio,
+    Adaptive,
 }
 
 impl Sweep {
-    const ALL: [Sweep; 9] = [
+    const ALL: [Sweep; 10] = [
         Sweep::Random,
         Sweep::Swarm,
         Sweep::Pct2,
@@ -486,6 +487,7 @@ impl Sweep {
         Sweep::Pct3e,
         Sweep::Classic,
         Sweep::Portfolio,
+        Sweep::Adaptive,
     ];
 
     fn label(self) -> &'static str {
@@ -499,6 +501,7 @@ impl Sweep {
             Sweep::Pct3e => "PCT(3)e",
             Sweep::Classic => "0.1 portfolio",
             Sweep::Portfolio => "portfolio",
+            Sweep::Adaptive => "adaptive",
         }
     }
 
@@ -532,7 +535,8 @@ impl Sweep {
             Sweep::Classic => b.policy(Portfolio::classic()),
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
-            Sweep::Portfolio => b,
+            Sweep::Portfolio => b.adaptive(false),
+            Sweep::Adaptive => b.adaptive(true),
         }
     }
 }

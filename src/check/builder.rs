@@ -71,6 +71,8 @@ pub struct Builder {
     pub(crate) capture_logs: bool,
     /// `max_preemptions` or `max_schedules` was set (they apply to `check_all` only).
     pub(crate) search_bounds_set: bool,
+    /// [`adaptive`](Builder::adaptive), if the code set it.
+    pub(crate) adaptive: Option<bool>,
 }
 
 impl fmt::Debug for Builder {
@@ -82,6 +84,7 @@ impl fmt::Debug for Builder {
             .field("name", &self.name)
             .field("trace_dir", &self.trace_dir)
             .field("check_determinism", &self.check_determinism)
+            .field("adaptive", &self.adaptive)
             .field(
                 "replay",
                 &self
@@ -120,6 +123,7 @@ impl Builder {
             replay: None,
             capture_logs: true,
             search_bounds_set: false,
+            adaptive: None,
         }
     }
 
@@ -168,6 +172,32 @@ impl Builder {
     /// overrides it).
     pub fn trace_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
         self.trace_dir = Some(dir.into());
+        self
+    }
+
+    /// Makes the sweep learn (`true`) or not (`false`, the default): after a warm-up
+    /// of 16 seeds, about half of the seeds run a *mutation* of an earlier run that
+    /// reached new coverage (a task suspending at an await site no run had it suspend at
+    /// before, or starting later than any run had it start) instead of their own policy:
+    /// that run's decisions up to a point, then a random walk, which may hold one task
+    /// back. The other seeds run their own policy, exactly as without it.
+    ///
+    /// It stays deterministic: what a seed runs depends only on the earlier seeds of the
+    /// same range, so the same range gives the same schedules and report on every
+    /// machine. A failure found by a plain seed keeps its `SIMLOOP_SEED=…` line; one found
+    /// by a mutation prints `SIMLOOP_SEEDS=<start>..<seed + 1>` (the sweep again, up to
+    /// that seed) and the trace file's `SIMLOOP_REPLAY=…` line, either of which
+    /// reproduces it on its own.
+    ///
+    /// ```
+    /// use simloop::{Builder, Env};
+    /// let s = Builder::new().env(Env::default()).seeds(0..40).adaptive(true)
+    ///     .try_check(|| async { simloop::yield_now().await })
+    ///     .unwrap();
+    /// assert_eq!(s.runs, 40);
+    /// ```
+    pub fn adaptive(mut self, on: bool) -> Builder {
+        self.adaptive = Some(on);
         self
     }
 

@@ -7,6 +7,7 @@ use super::builder::Builder;
 use super::quiet::recording_panics;
 use super::report::{FailureKind, Outcome};
 use crate::event_loop::new_loop;
+use crate::event_loop::sites::TaskStep;
 use crate::log::{with_buffer, Buffer};
 use crate::policy::Policy;
 use crate::task::error::panic_text;
@@ -17,13 +18,33 @@ impl Builder {
     /// Runs `body` once under `policy`, quietly: its panics reach no panic hook and are
     /// recorded in the outcome instead (see [`quiet`](super::quiet)).
     pub(crate) fn run_one<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
-        let (mut out, panics) = recording_panics(|| self.run_one_loud(policy, body));
-        out.panics = panics;
-        out
+        self.run_one_with_sites(policy, body, false).0
     }
 
-    fn run_one_loud<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
+    /// [`run_one`](Builder::run_one), keeping the loop's await-site log if `sites`
+    /// (`event_loop/sites.rs`; the run is the same either way).
+    pub(crate) fn run_one_with_sites<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        sites: bool,
+    ) -> (Outcome, Vec<TaskStep>) {
+        let ((mut out, log), panics) =
+            recording_panics(|| self.run_one_loud(policy, body, sites));
+        out.panics = panics;
+        (out, log)
+    }
+
+    fn run_one_loud<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        sites: bool,
+    ) -> (Outcome, Vec<TaskStep>) {
         let lp = new_loop(policy, None, self.max_steps);
+        if sites {
+            lp.record_sites();
+        }
         let buf = Buffer::default();
         let go = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -60,8 +81,9 @@ impl Builder {
             panics: Vec::new(),
             nondeterminism: None,
         };
+        let log = lp.take_sites();
         let _ = lp.close_quietly();
-        out
+        (out, log)
     }
 
     /// The trace of one run of `body` under `policy` (whatever the run's outcome).
