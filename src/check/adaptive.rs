@@ -19,7 +19,7 @@ use crate::policy::record::Picks;
 /// Seeds at the start of a range that always run their own policy.
 pub(crate) const WARM_UP: u64 = 16;
 /// The share of seeds after the warm-up that run a mutation, in percent.
-pub(crate) const MUTATE_PERCENT: u64 = 50;
+pub(crate) const MUTATE_PERCENT: u64 = 75;
 /// Keeps the "mutate or not" hash apart from every other use of a seed ("simloopa").
 const SPLIT_KEY: u64 = 0x7369_6d6c_6f6f_7061;
 
@@ -49,8 +49,8 @@ impl Learner {
 
     /// Feeds one run back: its await-site log and picks, and the plain seed it descends
     /// from.
-    pub(crate) fn learn(&mut self, sites: &[TaskStep], picks: Picks, root_seed: u64) {
-        self.corpus.add(&features(sites), picks, root_seed);
+    pub(crate) fn learn(&mut self, sites: &[TaskStep], picks: Picks, root_seed: u64, plain: bool) {
+        self.corpus.add(&features(sites), picks, root_seed, plain);
     }
 
     /// How many runs the corpus holds.

@@ -175,19 +175,26 @@ impl Builder {
         self
     }
 
-    /// Makes the sweep learn (`true`) or not (`false`, the default): after a warm-up
-    /// of 16 seeds, about half of the seeds run a *mutation* of an earlier run that
-    /// reached new coverage (a task suspending at an await site no run had it suspend at
-    /// before, or starting later than any run had it start) instead of their own policy:
-    /// that run's decisions up to a point, then a random walk, which may hold one task
-    /// back. The other seeds run their own policy, exactly as without it.
+    /// Makes a sweep over a range learn (`true`) or not (`false`). The default: it learns
+    /// under the default strategy (no [`policy`](Builder::policy)), and not under a
+    /// policy the code chose, whose seeds keep exactly their schedules.
+    ///
+    /// A learning sweep runs the first 16 seeds of its range under their own policy;
+    /// after that about three seeds in four run a *mutation* of an earlier run that
+    /// reached new coverage (a task suspending at an await site where no run had it
+    /// suspend, or getting there later, or starting later than in any run before)
+    /// instead: that run's decisions up to a point near where the new coverage showed,
+    /// then a random walk, which may first run or hold back the task concerned. The other
+    /// seeds run their own policy, exactly as without learning. `docs/strategies.md`
+    /// measures what it finds.
     ///
     /// It stays deterministic: what a seed runs depends only on the earlier seeds of the
     /// same range, so the same range gives the same schedules and report on every
     /// machine. A failure found by a plain seed keeps its `SIMLOOP_SEED=…` line; one found
     /// by a mutation prints `SIMLOOP_SEEDS=<start>..<seed + 1>` (the sweep again, up to
     /// that seed) and the trace file's `SIMLOOP_REPLAY=…` line, either of which
-    /// reproduces it on its own.
+    /// reproduces it on its own. A one-seed run (`SIMLOOP_SEED`, [`seed`](Builder::seed))
+    /// never learns.
     ///
     /// ```
     /// use simloop::{Builder, Env};

@@ -6,6 +6,9 @@
 //!   `#[track_caller]` location, hashed as [`buggify`](crate::buggify) hashes its
 //!   sites), or ended. A run where a task takes a branch that suspends elsewhere reaches
 //!   a new pair.
+//! - **When**: the same pair with the bit length of the step number, for each step that
+//!   reaches it. A branch taken later in a run than before (with more of the program
+//!   done) is new.
 //! - **Start**: how many tasks had ended before task `t`'s first poll (up to 63), and
 //!   the bit length of that poll's step number: how far the program had got before `t`
 //!   started. A run that holds a task back longer reaches a new value.
@@ -34,10 +37,16 @@ pub(crate) struct Seen {
 const SITE: u64 = 1 << 60;
 const ENDED_BEFORE: u64 = 2 << 60;
 const START_STEP: u64 = 3 << 60;
+const SITE_WHEN: u64 = 4 << 60;
 /// The "site" of a step that ended its task.
 const ENDED: u32 = u32::MAX;
 /// The "site" of a suspension at an awaitable that notes none (a task handle, …).
 const UNKNOWN: u32 = 0;
+
+/// Whether `f` is an await-site feature (task, site).
+pub(crate) fn is_site(f: Feature) -> bool {
+    f >> 60 == SITE >> 60
+}
 
 fn feature(kind: u64, task: u32, value: u32) -> Feature {
     kind | u64::from(task & 0x0fff_ffff) << 32 | u64::from(value)
@@ -78,6 +87,8 @@ pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
             }
         };
         add(&mut out, feature(SITE, s.task, site), s.step, s.task);
+        let bits = 64 - s.step.leading_zeros();
+        add(&mut out, feature(SITE_WHEN, s.task, site.rotate_left(6) ^ bits), s.step, s.task);
     }
     out
 }
@@ -113,7 +124,8 @@ mod tests {
             step(9, 3, None, true),
         ];
         let f = features(&log);
-        let site = |t, l: &Location<'_>| feature(SITE, t, site_hash(&site_path(l.file()), l.line(), l.column()));
+        let site_of = |l: &Location<'_>| site_hash(&site_path(l.file()), l.line(), l.column());
+        let site = |t, l: &Location<'_>| feature(SITE, t, site_of(l));
         let firsts: Vec<(Feature, u64)> = f.iter().map(|s| (s.feature, s.step)).collect();
         assert!(firsts.contains(&(site(1, a), 1)));
         assert!(firsts.contains(&(site(2, a), 2)));
@@ -128,6 +140,11 @@ mod tests {
         // Different sites of one line (two calls) differ; one site, two tasks differ.
         assert_ne!(site(2, a), site(2, b));
         assert_ne!(site(1, a), site(2, a));
-        assert_eq!(f.len(), 3 * 3 + 2);
+        // Each (task, site) pair also comes with its steps' bit lengths: task 1 at site a
+        // at step 1 (1 bit) and at step 3 (2 bits) are two.
+        assert!(firsts.contains(&(feature(SITE_WHEN, 2, site_of(b).rotate_left(6) ^ 3), 4)));
+        assert!(firsts.contains(&(feature(SITE_WHEN, 1, site_of(a).rotate_left(6) ^ 2), 3)));
+        assert!(f.iter().all(|s| is_site(s.feature) == (s.feature >> 60 == 1)));
+        assert_eq!(f.len(), 3 * 2 + 5 + 6);
     }
 }

@@ -104,11 +104,10 @@ impl Builder {
         let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
         summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
-        // A sweep over a range may learn (`Builder::adaptive`); one seed never does.
-        let mut learner = match (&sweep, self.adaptive) {
-            (Some(_), Some(true)) => Some(Learner::default()),
-            _ => None,
-        };
+        // A sweep over a range learns (`Builder::adaptive`: by default under the default
+        // portfolio); one seed never does.
+        let adaptive = self.adaptive.unwrap_or(self.policy.is_none());
+        let mut learner = (sweep.is_some() && adaptive).then(Learner::default);
         for (index, seed) in (0u64..).zip(seeds) {
             let mutation = learner.as_mut().and_then(|l| l.plan(index, seed));
             let root_seed = mutation.as_ref().map_or(seed, |m| m.root_seed);
@@ -141,7 +140,12 @@ impl Builder {
                 self.run_one_with_sites(policy, body, covered)
             };
             if let Some(l) = learner.as_mut() {
-                l.learn(&sites, std::mem::take(&mut *picks.borrow_mut()), root_seed);
+                l.learn(
+                    &sites,
+                    std::mem::take(&mut *picks.borrow_mut()),
+                    root_seed,
+                    mutation.is_none(),
+                );
             }
             summary.runs += 1;
             summary.steps += outcome.steps;
@@ -198,10 +202,10 @@ impl Builder {
                     ));
                 }
                 f.seed = Some(seed);
-                if let Some(l) = &learner {
+                if let (Some(l), Some(_)) = (&learner, &mutation) {
                     f.notes.push(format!(
-                        "the sweep learned from coverage (Builder::adaptive): {} run(s) in its \
-                         corpus",
+                        "seed {seed:#x} ran a mutation: the sweep learned from coverage \
+                         (Builder::adaptive), {} run(s) in its corpus",
                         l.corpus_len()
                     ));
                 }

@@ -34,6 +34,8 @@ pub(crate) struct MutantPlan {
     /// A task to hold back after the prefix: its id, the most decisions to hold it for,
     /// and how few other runnable items release it.
     pub(crate) hold: Option<(u32, u64, usize)>,
+    /// A task to run first after the prefix, if it is runnable then.
+    pub(crate) first: Option<u32>,
 }
 
 /// The mutation policy (`mutant` in traces and reports).
@@ -82,6 +84,15 @@ impl Policy for Mutant {
                 }
             }
             self.following = false;
+            if let Some(task) = self.plan.first {
+                let found = d
+                    .candidates
+                    .iter()
+                    .position(|c| c.kind == CandidateKind::Task && c.id == task);
+                if let Some(i) = found {
+                    return Ok(i);
+                }
+            }
         }
         if let Some((task, most, release)) = self.plan.hold {
             let is_held = |i: usize| {
@@ -132,6 +143,7 @@ mod tests {
             walk_seed: 7,
             root_seed: 3,
             hold,
+            first: None,
         }
     }
 
