@@ -3,7 +3,9 @@
 //! Ten planted bugs of increasing depth, each a small test body that returns `Err` when
 //! the bug shows. For each bug and each sweep strategy — `Random`, `Swarm`, `Pct` of
 //! depth 2, 3 and 4, `Pct` of depth 2 with change points near the ends (`PCT(2)e`),
-//! simloop 0.1's portfolio (`Portfolio::classic()`) and the default portfolio — this
+//! simloop 0.1's portfolio (`Portfolio::classic()`), the default portfolio without
+//! learning (`.adaptive(false)`, the default sweep before issue 14's learning) and the
+//! default sweep (`adaptive`: the portfolio, learning from await-site coverage) — this
 //! runs 20 independent trials (trial `t` sweeps the seeds `t·100_000 ..`, at most
 //! [`CAP`] of them) and counts the schedules run up to and including the first failing
 //! one (`seeds_passed + 1`). Bounded exhaustive search (`Builder::explore`) is deterministic,

@@ -441,7 +441,11 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
         // change the passing sweep's step count); without learning, the sweeps give
         // exactly the digest pinned before it.
         check("runner", runner_digest(None), 0xc7a17f1546e57c93),
-        check("runner, not learning", runner_digest(Some(false)), 0x7ac050cf55ae171c),
+        check(
+            "runner, not learning",
+            runner_digest(Some(false)),
+            0x7ac050cf55ae171c,
+        ),
     ]);
 }
 

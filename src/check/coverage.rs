@@ -70,7 +70,12 @@ pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
     };
     for s in log {
         if started.insert(s.task, ()).is_none() {
-            add(&mut out, feature(ENDED_BEFORE, s.task, ended.min(63)), s.step, s.task);
+            add(
+                &mut out,
+                feature(ENDED_BEFORE, s.task, ended.min(63)),
+                s.step,
+                s.task,
+            );
             let bits = 64 - s.step.leading_zeros();
             add(&mut out, feature(START_STEP, s.task, bits), s.step, s.task);
         }
@@ -88,7 +93,12 @@ pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
         };
         add(&mut out, feature(SITE, s.task, site), s.step, s.task);
         let bits = 64 - s.step.leading_zeros();
-        add(&mut out, feature(SITE_WHEN, s.task, site.rotate_left(6) ^ bits), s.step, s.task);
+        add(
+            &mut out,
+            feature(SITE_WHEN, s.task, site.rotate_left(6) ^ bits),
+            s.step,
+            s.task,
+        );
     }
     out
 }
@@ -103,7 +113,12 @@ mod tests {
         Location::caller()
     }
 
-    fn step(step: u64, task: u32, site: Option<&'static Location<'static>>, done: bool) -> TaskStep {
+    fn step(
+        step: u64,
+        task: u32,
+        site: Option<&'static Location<'static>>,
+        done: bool,
+    ) -> TaskStep {
         TaskStep {
             step,
             task,
@@ -144,7 +159,9 @@ mod tests {
         // at step 1 (1 bit) and at step 3 (2 bits) are two.
         assert!(firsts.contains(&(feature(SITE_WHEN, 2, site_of(b).rotate_left(6) ^ 3), 4)));
         assert!(firsts.contains(&(feature(SITE_WHEN, 1, site_of(a).rotate_left(6) ^ 2), 3)));
-        assert!(f.iter().all(|s| is_site(s.feature) == (s.feature >> 60 == 1)));
+        assert!(f
+            .iter()
+            .all(|s| is_site(s.feature) == (s.feature >> 60 == 1)));
         assert_eq!(f.len(), 3 * 2 + 5 + 6);
     }
 }

@@ -29,8 +29,7 @@ impl Builder {
         body: &B,
         sites: bool,
     ) -> (Outcome, Vec<TaskStep>) {
-        let ((mut out, log), panics) =
-            recording_panics(|| self.run_one_loud(policy, body, sites));
+        let ((mut out, log), panics) = recording_panics(|| self.run_one_loud(policy, body, sites));
         out.panics = panics;
         (out, log)
     }

@@ -17,9 +17,9 @@ use super::report::{
 use super::source::TraceSource;
 use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
-use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
 use crate::policy::mutant::Mutant;
 use crate::policy::record::{Picks, RecordPicks};
+use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
 
 /// The seeds a sweep runs when neither the builder nor `SIMLOOP_SEEDS` names a range.
@@ -133,8 +133,10 @@ impl Builder {
                     covered,
                 );
                 let expected = Rc::new(std::mem::take(&mut *log.borrow_mut()));
-                let second =
-                    self.run_one(Box::new(Observed::new(make(), Watch::Check(expected))), body);
+                let second = self.run_one(
+                    Box::new(Observed::new(make(), Watch::Check(expected))),
+                    body,
+                );
                 (compare_runs(first, second), sites)
             } else {
                 self.run_one_with_sites(policy, body, covered)
@@ -152,7 +154,10 @@ impl Builder {
             let mut outcome = outcome;
             if let Err((kind, message)) = std::mem::replace(&mut outcome.result, Ok(())) {
                 let source = match &mutation {
-                    Some(m) => format!("seed {seed:#x} (a mutation of seed {:#x}'s line)", m.root_seed),
+                    Some(m) => format!(
+                        "seed {seed:#x} (a mutation of seed {:#x}'s line)",
+                        m.root_seed
+                    ),
                     None => format!("seed {seed:#x}"),
                 };
                 let mut f = Failure::new(

@@ -45,7 +45,7 @@ pub(crate) struct Core {
     /// loop that never draws stays small to create).
     data: Option<Box<ChaCha8Rng>>,
     /// The await-site log, when a sweep learns from coverage (`sites.rs`).
-    pub(crate) sites: Option<Box<Vec<TaskStep>>>,
+    pub(crate) sites: Option<Vec<TaskStep>>,
 }
 
 /// Keeps the data stream apart from the scheduling stream of the same seed ("simloopd").

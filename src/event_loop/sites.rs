@@ -25,11 +25,70 @@ pub(crate) struct TaskStep {
 impl EventLoop {
     /// Starts keeping the site log (see the module docs).
     pub(crate) fn record_sites(&self) {
-        self.inner.core().sites = Some(Box::default());
+        self.inner.core().sites = Some(Vec::new());
     }
 
     /// The site log so far, and stops keeping it.
     pub(crate) fn take_sites(&self) -> Vec<TaskStep> {
-        self.inner.core().sites.take().map(|b| *b).unwrap_or_default()
+        self.inner.core().sites.take().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::policy::Random;
+    use crate::{create_task, sleep, yield_now, EventLoop};
+
+    /// Two tasks: one yields at two sites, the other sleeps and then ends.
+    fn run(record: bool) -> (String, Vec<super::TaskStep>, [u32; 2]) {
+        let lp = EventLoop::builder().policy(Random::new(3)).build();
+        if record {
+            lp.record_sites();
+        }
+        let lines = [line!() + 3, line!() + 4];
+        lp.run_until_complete(async {
+            let a = create_task(async {
+                yield_now().await;
+                yield_now().await;
+            });
+            let b = create_task(async {
+                sleep(Duration::from_millis(1)).await;
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+        })
+        .unwrap();
+        (lp.trace().to_string(), lp.take_sites(), lines)
+    }
+
+    #[test]
+    fn the_log_names_each_suspension_and_changes_nothing() {
+        let (with, log, lines) = run(true);
+        let (without, none, _) = run(false);
+        assert_eq!(with, without, "recording sites changed the run");
+        assert!(none.is_empty());
+        let at = |task: u32| -> Vec<Option<u32>> {
+            log.iter()
+                .filter(|s| s.task == task && !s.done)
+                .map(|s| s.site.map(|l| l.line()))
+                .collect()
+        };
+        // Task 2 suspended at its two yields (in order), task 3 at its sleep; the main
+        // task (1) at task handles, which note no site.
+        assert_eq!(at(2), [Some(lines[0]), Some(lines[1])]);
+        assert_eq!(at(3).len(), 1);
+        assert!(at(3)[0].is_some());
+        assert!(at(1).iter().all(Option::is_none));
+        assert!(log.iter().filter(|s| s.done).count() == 3);
+        // Steps are increasing and name the loop's steps.
+        assert!(log.windows(2).all(|w| w[0].step < w[1].step));
+        assert!(log.last().unwrap().step <= 20);
+        assert!(file!().ends_with("sites.rs"));
+        assert!(log
+            .iter()
+            .filter_map(|s| s.site)
+            .all(|l| l.file().ends_with("sites.rs")));
     }
 }
