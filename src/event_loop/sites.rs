@@ -25,6 +25,7 @@ pub(crate) struct TaskStep {
 impl EventLoop {
     /// Starts keeping the site log (see the module docs).
     pub(crate) fn record_sites(&self) {
+        crate::task::await_site::take();
         self.inner.core().sites = Some(Vec::new());
     }
 

@@ -42,7 +42,9 @@ fn name_items(e: LoopError, core: &Core) -> LoopError {
     crate::policy::with_origins(e, core.ready.candidates(), &core.trace)
 }
 
-/// Appends the task step just run to the site log (only called when there is one).
+/// Appends the task step just run to the site log (only called when there is one),
+/// taking the site its poll noted. The cell is cleared when the log starts and by every
+/// task step after it, so what it holds was noted by this poll.
 #[cold]
 fn note_step(core: &mut Core, task: u32, done: bool) {
     let site = await_site::take();
@@ -251,10 +253,6 @@ impl Inner {
         let h = obj.header();
         let id = h.id;
         let rec = core.trace.begin_poll(id);
-        let sites = core.sites.is_some();
-        if sites {
-            await_site::take();
-        }
         drop(core);
         let outcome = if h.status.is_cancel_requested() {
             None
@@ -283,7 +281,7 @@ impl Inner {
                 // The trace's poll record already says "pending".
                 Ok(Poll::Pending) => {
                     let mut core = self.core();
-                    if sites {
+                    if core.sites.is_some() {
                         note_step(&mut core, id.as_u32(), false);
                     }
                     let t = core.tasks.at(index);
@@ -308,7 +306,7 @@ impl Inner {
         let live = {
             let mut core = self.core();
             core.trace.end_poll(rec, po);
-            if sites {
+            if core.sites.is_some() {
                 note_step(&mut core, id.as_u32(), true);
             }
             core.tasks.remove(index)
