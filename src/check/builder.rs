@@ -196,6 +196,10 @@ impl Builder {
     /// reproduces it on its own. A one-seed run (`SIMLOOP_SEED`, [`seed`](Builder::seed))
     /// never learns.
     ///
+    /// Cost: each run of a learning sweep keeps its decisions and a log of its task steps
+    /// (about 56 bytes a step, freed after the run), and the corpus keeps the decisions of
+    /// the runs that reached new coverage (at most 512 runs and 2 Mi decisions in all).
+    ///
     /// ```
     /// use simloop::{Builder, Env};
     /// let s = Builder::new().env(Env::default()).seeds(0..40).adaptive(true)
