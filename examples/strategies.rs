@@ -3,7 +3,9 @@
 //! Ten planted bugs of increasing depth, each a small test body that returns `Err` when
 //! the bug shows. For each bug and each sweep strategy — `Random`, `Swarm`, `Pct` of
 //! depth 2, 3 and 4, `Pct` of depth 2 with change points near the ends (`PCT(2)e`),
-//! simloop 0.1's portfolio (`Portfolio::classic()`) and the default portfolio — this
+//! simloop 0.1's portfolio (`Portfolio::classic()`), the default portfolio without
+//! learning (`.adaptive(false)`, the default sweep before issue 14's learning) and the
+//! default sweep (`adaptive`: the portfolio, learning from await-site coverage) — this
 //! runs 20 independent trials (trial `t` sweeps the seeds `t·100_000 ..`, at most
 //! [`CAP`] of them) and counts the schedules run up to and including the first failing
 //! one (`seeds_passed + 1`). Bounded exhaustive search (`Builder::explore`) is deterministic,
@@ -473,10 +475,11 @@ enum Sweep {
     Pct3e,
     Classic,
     Portfolio,
+    Adaptive,
 }
 
 impl Sweep {
-    const ALL: [Sweep; 9] = [
+    const ALL: [Sweep; 10] = [
         Sweep::Random,
         Sweep::Swarm,
         Sweep::Pct2,
@@ -486,6 +489,7 @@ impl Sweep {
         Sweep::Pct3e,
         Sweep::Classic,
         Sweep::Portfolio,
+        Sweep::Adaptive,
     ];
 
     fn label(self) -> &'static str {
@@ -499,6 +503,7 @@ impl Sweep {
             Sweep::Pct3e => "PCT(3)e",
             Sweep::Classic => "0.1 portfolio",
             Sweep::Portfolio => "portfolio",
+            Sweep::Adaptive => "adaptive",
         }
     }
 
@@ -532,7 +537,8 @@ impl Sweep {
             Sweep::Classic => b.policy(Portfolio::classic()),
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
-            Sweep::Portfolio => b,
+            Sweep::Portfolio => b.adaptive(false),
+            Sweep::Adaptive => b.adaptive(true),
         }
     }
 }

@@ -370,8 +370,13 @@ fn runner() -> Builder {
         .trace_dir(std::env::temp_dir().join("simloop-digests"))
 }
 
-#[test]
-fn the_runner_finds_and_shrinks_the_pinned_failures() {
+/// The runner group's digest; `learn` sets `Builder::adaptive` on the sweeps under the
+/// default strategy (`None`: its default, which does not learn).
+fn runner_digest(learn: Option<bool>) -> u64 {
+    let runner = || match learn {
+        Some(on) => runner().adaptive(on),
+        None => runner(),
+    };
     let mut f = Fold::new();
     // A sweep under the default portfolio (with its probe runs), and under PCT(3).
     let sweeps = [
@@ -426,7 +431,22 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
         "{} {} {}",
         summary.runs, summary.steps, summary.determinism_checked
     ));
-    assert_all(vec![check("runner", f.0, 0x7ac050cf55ae171c)]);
+    f.0
+}
+
+#[test]
+fn the_runner_finds_and_shrinks_the_pinned_failures() {
+    assert_all(vec![
+        // The default sweep does not learn: the digest pinned before learning existed.
+        check("runner", runner_digest(None), 0x7ac050cf55ae171c),
+        // The same sweeps learning from coverage (`Builder::adaptive(true)`): its
+        // mutation runs change the passing sweep's step count.
+        check(
+            "runner, learning",
+            runner_digest(Some(true)),
+            0xc7a17f1546e57c93,
+        ),
+    ]);
 }
 
 #[test]

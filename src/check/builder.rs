@@ -74,6 +74,8 @@ pub struct Builder {
     pub(crate) whole_trace_files: bool,
     /// `max_preemptions` or `max_schedules` was set (they apply to `check_all` only).
     pub(crate) search_bounds_set: bool,
+    /// [`adaptive`](Builder::adaptive), if the code set it.
+    pub(crate) adaptive: Option<bool>,
 }
 
 impl fmt::Debug for Builder {
@@ -85,6 +87,7 @@ impl fmt::Debug for Builder {
             .field("name", &self.name)
             .field("trace_dir", &self.trace_dir)
             .field("check_determinism", &self.check_determinism)
+            .field("adaptive", &self.adaptive)
             .field(
                 "replay",
                 &self.replay.as_ref().map(|r| {
@@ -127,6 +130,7 @@ impl Builder {
             trace_memory: None,
             whole_trace_files: false,
             search_bounds_set: false,
+            adaptive: None,
         }
     }
 
@@ -175,6 +179,48 @@ impl Builder {
     /// overrides it).
     pub fn trace_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
         self.trace_dir = Some(dir.into());
+        self
+    }
+
+    /// Makes a sweep over a range learn (`true`) or not (`false`, the default).
+    ///
+    /// Off by default because a failure found by a mutation (below) is not reproduced by
+    /// its seed alone — every other failure's report gives a `SIMLOOP_SEED=…` line that
+    /// is — and because learning keeps each run's decisions in memory. Turn it on for
+    /// deep searches (`docs/strategies.md`: the depth-4 relay in a median of 197
+    /// schedules instead of 1,191, a long prefix in 318 instead of 956, a depth-3 chain in
+    /// 815 instead of 2,549).
+    ///
+    /// A learning sweep runs the first 16 seeds of its range under their own policy;
+    /// after that about three seeds in four run a *mutation* of an earlier run that
+    /// reached new coverage (a task suspending at an await site where no run had it
+    /// suspend, or getting there later, or starting later than in any run before)
+    /// instead: that run's decisions up to a point near where the new coverage showed,
+    /// then a random walk, which may first run or hold back the task concerned. The other
+    /// seeds run their own policy, exactly as without learning. `docs/strategies.md`
+    /// measures what it finds.
+    ///
+    /// It stays deterministic: what a seed runs depends only on the earlier seeds of the
+    /// same range, so the same range gives the same schedules and report on every
+    /// machine. A failure found by a plain seed keeps its `SIMLOOP_SEED=…` line; one found
+    /// by a mutation prints `SIMLOOP_SEEDS=<start>..<seed + 1>` (the sweep again, up to
+    /// that seed) and the trace file's `SIMLOOP_REPLAY=…` line, either of which
+    /// reproduces it on its own. A one-seed run (`SIMLOOP_SEED`, [`seed`](Builder::seed))
+    /// never learns.
+    ///
+    /// Cost: each run of a learning sweep keeps its decisions and a log of its task steps
+    /// (about 56 bytes a step, freed after the run), and the corpus keeps the decisions of
+    /// the runs that reached new coverage (at most 512 runs and 2 Mi decisions in all).
+    ///
+    /// ```
+    /// use simloop::{Builder, Env};
+    /// let s = Builder::new().env(Env::default()).seeds(0..40).adaptive(true)
+    ///     .try_check(|| async { simloop::yield_now().await })
+    ///     .unwrap();
+    /// assert_eq!(s.runs, 40);
+    /// ```
+    pub fn adaptive(mut self, on: bool) -> Builder {
+        self.adaptive = Some(on);
         self
     }
 

@@ -30,9 +30,12 @@
 //! });
 //! ```
 
+pub(crate) mod adaptive;
 pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod cause;
+pub(crate) mod corpus;
+pub(crate) mod coverage;
 pub(crate) mod explore;
 pub(crate) mod fuzz_input;
 pub(crate) mod outcome;

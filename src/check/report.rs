@@ -400,6 +400,10 @@ pub(crate) fn write_trace(
             w.flush()
         } else {
             let replay = match trace.seed() {
+                // A learning sweep's mutation: its seed names only its data streams.
+                Some(_) if trace.policy() == "mutant" => "re-run the sweep up to its seed (the \
+                     report's SIMLOOP_SEEDS line): it is deterministic"
+                    .to_owned(),
                 Some(s) => format!("replay the run from its seed: SIMLOOP_SEED={s:#x}"),
                 None => "re-run what found it (the search or the fuzz input): it is \
                          deterministic"

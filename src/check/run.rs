@@ -8,6 +8,7 @@ use super::builder::Builder;
 use super::quiet::recording_panics;
 use super::report::{FailureKind, Outcome};
 use crate::event_loop::new_loop;
+use crate::event_loop::sites::TaskStep;
 use crate::log::{with_buffer, Buffer};
 use crate::policy::Policy;
 use crate::task::error::panic_text;
@@ -18,7 +19,7 @@ impl Builder {
     /// Runs `body` once under `policy`, quietly: its panics reach no panic hook and are
     /// recorded in the outcome instead (see [`quiet`](super::quiet)).
     pub(crate) fn run_one<B: Body>(&self, policy: Box<dyn Policy>, body: &B) -> Outcome {
-        self.run_one_streamed(policy, body, None)
+        self.run_one_full(policy, body, None, false).0
     }
 
     /// [`run_one`](Builder::run_one), streaming the whole trace to a file at `stream` (an
@@ -29,9 +30,31 @@ impl Builder {
         body: &B,
         stream: Option<&Path>,
     ) -> Outcome {
-        let (mut out, panics) = recording_panics(|| self.run_one_loud(policy, body, stream));
+        self.run_one_full(policy, body, stream, false).0
+    }
+
+    /// [`run_one`](Builder::run_one), keeping the loop's await-site log if `sites`
+    /// (`event_loop/sites.rs`; the run is the same either way).
+    pub(crate) fn run_one_with_sites<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        sites: bool,
+    ) -> (Outcome, Vec<TaskStep>) {
+        self.run_one_full(policy, body, None, sites)
+    }
+
+    fn run_one_full<B: Body>(
+        &self,
+        policy: Box<dyn Policy>,
+        body: &B,
+        stream: Option<&Path>,
+        sites: bool,
+    ) -> (Outcome, Vec<TaskStep>) {
+        let ((mut out, log), panics) =
+            recording_panics(|| self.run_one_loud(policy, body, stream, sites));
         out.panics = panics;
-        out
+        (out, log)
     }
 
     fn run_one_loud<B: Body>(
@@ -39,12 +62,16 @@ impl Builder {
         policy: Box<dyn Policy>,
         body: &B,
         stream: Option<&Path>,
-    ) -> Outcome {
+        sites: bool,
+    ) -> (Outcome, Vec<TaskStep>) {
         let lp = new_loop(policy, None, self.max_steps);
         if let Some(bytes) = self.trace_memory {
             lp.set_trace_limit(bytes / 8);
         }
         let stream_error = stream.and_then(|p| lp.stream_trace(p).err());
+        if sites {
+            lp.record_sites();
+        }
         let buf = Buffer::default();
         let go = || {
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -87,8 +114,9 @@ impl Builder {
             panics: Vec::new(),
             nondeterminism: None,
         };
+        let log = lp.take_sites();
         let _ = lp.close_quietly();
-        out
+        (out, log)
     }
 
     /// The trace of one run of `body` under `policy` (whatever the run's outcome).

@@ -6,6 +6,7 @@ use std::fs;
 use std::ops::Range;
 use std::rc::Rc;
 
+use super::adaptive::Learner;
 use super::body::Body;
 use super::builder::{Builder, Seeds};
 use super::fuzz_input::{single_run, Origin};
@@ -16,6 +17,8 @@ use super::report::{
 use super::source::{recorded_file, Recorded};
 use crate::env::{shard_seeds, Env};
 use crate::error::LoopError;
+use crate::policy::mutant::Mutant;
+use crate::policy::record::{Picks, RecordPicks};
 use crate::policy::wrappers::{CandidateLog, CountDecisions, Observed, Watch};
 use crate::policy::{Policy, Portfolio, Strategy};
 
@@ -105,33 +108,62 @@ impl Builder {
         let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
         summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
+        // A sweep over a range learns when asked (`Builder::adaptive`); one seed never
+        // does.
+        let adaptive = self.adaptive.unwrap_or(false);
+        let mut learner = (sweep.is_some() && adaptive).then(Learner::default);
         for (index, seed) in (0u64..).zip(seeds) {
-            let policy = self.sweep_policy(&learned, seed);
+            let mutation = learner.as_mut().and_then(|l| l.plan(index, seed));
+            let root_seed = mutation.as_ref().map_or(seed, |m| m.root_seed);
+            let make = || -> Box<dyn Policy> {
+                match &mutation {
+                    Some(m) => Box::new(Mutant::new(m.clone())),
+                    None => self.sweep_policy(&learned, seed),
+                }
+            };
+            let picks = Rc::new(std::cell::RefCell::new(Picks::new()));
+            let policy = match learner {
+                Some(_) => Box::new(RecordPicks::new(make(), picks.clone())),
+                None => make(),
+            };
+            let covered = learner.is_some();
             let twice = determinism.unwrap_or(index % 64 == 0);
-            let outcome = if twice {
+            let (outcome, sites) = if twice {
                 summary.determinism_checked += 1;
                 let log = Rc::new(std::cell::RefCell::new(CandidateLog::default()));
-                let first = self.run_one(
+                let (first, sites) = self.run_one_with_sites(
                     Box::new(Observed::new(policy, Watch::Record(log.clone()))),
                     body,
+                    covered,
                 );
                 let expected = Rc::new(std::mem::take(&mut *log.borrow_mut()));
                 let second = self.run_one(
-                    Box::new(Observed::new(
-                        self.sweep_policy(&learned, seed),
-                        Watch::Check(expected),
-                    )),
+                    Box::new(Observed::new(make(), Watch::Check(expected))),
                     body,
                 );
-                compare_runs(first, second)
+                (compare_runs(first, second), sites)
             } else {
-                self.run_one(policy, body)
+                self.run_one_with_sites(policy, body, covered)
             };
+            if let Some(l) = learner.as_mut() {
+                l.learn(
+                    &sites,
+                    std::mem::take(&mut *picks.borrow_mut()),
+                    root_seed,
+                    mutation.is_none(),
+                );
+            }
             summary.runs += 1;
             summary.steps += outcome.steps;
             let mut outcome = outcome;
             if let Err((kind, message)) = std::mem::replace(&mut outcome.result, Ok(())) {
-                let source = format!("seed {seed:#x}");
+                let source = match &mutation {
+                    Some(m) => format!(
+                        "seed {seed:#x} (a mutation of seed {:#x}'s line)",
+                        m.root_seed
+                    ),
+                    None => format!("seed {seed:#x}"),
+                };
                 let mut f = Failure::new(
                     &test,
                     source.clone(),
@@ -140,7 +172,23 @@ impl Builder {
                     Ran::Run(Box::new(outcome)),
                 );
                 f.write_trace_file(&dir, &source);
-                f.replay_command = cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test);
+                f.replay_command = match (&mutation, &sweep) {
+                    (Some(_), Some(r)) => {
+                        let shard = env
+                            .shard
+                            .map(|(i, n)| format!(" SIMLOOP_SHARD={i}/{n}"))
+                            .unwrap_or_default();
+                        format!(
+                            "{}\n              (seed {seed:#x} ran a mutation of an earlier run \
+                             that this sweep learned from: the line re-runs the sweep up to it)",
+                            cargo_test_line(
+                                &format!("SIMLOOP_SEEDS={}..{}{shard}", r.start, seed + 1),
+                                &test
+                            )
+                        )
+                    }
+                    _ => cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test),
+                };
                 let nondeterministic = f.nondeterminism.is_some()
                     || matches!(f.kind, FailureKind::Loop(LoopError::Nondeterminism { .. }));
                 if nondeterministic {
@@ -168,6 +216,13 @@ impl Builder {
                     }
                 }
                 f.seed = Some(seed);
+                if let (Some(l), Some(_)) = (&learner, &mutation) {
+                    f.notes.push(format!(
+                        "seed {seed:#x} ran a mutation: the sweep learned from coverage \
+                         (Builder::adaptive), {} run(s) in its corpus",
+                        l.corpus_len()
+                    ));
+                }
                 f.notes.splice(0..0, summary.notes.iter().cloned());
                 f.seeds_passed = index;
                 f.sweep = sweep;

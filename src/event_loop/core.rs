@@ -12,6 +12,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use super::handle::{Action, HandleCell};
 use super::ready::ReadySet;
+use super::sites::SiteLog;
 use super::slab::TaskSlab;
 use super::table::HandleTable;
 use super::timers::TimerQueue;
@@ -43,6 +44,8 @@ pub(crate) struct Core {
     /// The run's own data stream for `choose` and `rng` (made on first use; boxed so a
     /// loop that never draws stays small to create).
     data: Option<Box<ChaCha8Rng>>,
+    /// The await-site log, when a sweep learns from coverage (`sites.rs`).
+    pub(crate) sites: Option<SiteLog>,
 }
 
 /// Keeps the data stream apart from the scheduling stream of the same seed ("simloopd").
@@ -73,6 +76,7 @@ impl Core {
             spare: Vec::new(),
             buggify_hits: BTreeMap::new(),
             data: None,
+            sites: None,
         }
     }
 

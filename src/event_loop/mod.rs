@@ -38,6 +38,7 @@ pub(crate) mod ready;
 pub(crate) mod refuse;
 pub(crate) mod registry;
 pub(crate) mod remote;
+pub(crate) mod sites;
 pub(crate) mod slab;
 pub(crate) mod spawn;
 pub(crate) mod step;

@@ -23,8 +23,10 @@ use std::task::{Context, Poll, Waker};
 use super::core::{task_candidate, Core};
 use super::handle::Action;
 use super::inner::Inner;
+use super::sites::TaskStep;
 use crate::error::LoopError;
 use crate::policy::{Candidate, CandidateKind, Decision};
+use crate::task::await_site;
 use crate::task::error::{panic_text, PanicPayload, TaskError};
 use crate::task::header::{LoopLink, TaskObj};
 use crate::task::link::Msg;
@@ -38,6 +40,23 @@ use crate::trace::{self, PollOutcome};
 #[inline(never)]
 fn name_items(e: LoopError, core: &Core) -> LoopError {
     crate::policy::with_origins(e, core.ready.candidates(), &core.trace)
+}
+
+/// Appends the task step just run to the site log (only called when there is one),
+/// taking the site its poll noted. The cell is cleared when the log starts and by every
+/// task step after it, so what it holds was noted by this poll.
+#[cold]
+fn note_step(core: &mut Core, task: u32, done: bool) {
+    let site = await_site::take();
+    let step = core.steps;
+    if let Some(log) = core.sites.as_mut() {
+        log.steps.push(TaskStep {
+            step,
+            task,
+            site: if done { None } else { site },
+            done,
+        });
+    }
 }
 
 /// A main future polled in place of the main task's own (see `EventLoop::block_on`):
@@ -270,6 +289,9 @@ impl Inner {
                 // The trace's poll record already says "pending".
                 Ok(Poll::Pending) => {
                     let mut core = self.core();
+                    if core.sites.is_some() {
+                        note_step(&mut core, id.as_u32(), false);
+                    }
                     let t = core.tasks.at(index);
                     t.polling = false;
                     if std::mem::take(&mut t.woken) {
@@ -292,6 +314,9 @@ impl Inner {
         let live = {
             let mut core = self.core();
             core.trace.end_poll(rec, po);
+            if core.sites.is_some() {
+                note_step(&mut core, id.as_u32(), true);
+            }
             core.tasks.remove(index)
         };
         drop(live);

@@ -19,7 +19,10 @@ use crate::error::LoopError;
 /// `s % 3`), for suites whose seeds must keep their schedules.
 ///
 /// The choice depends only on the seed, so a seed's replay line (`SIMLOOP_SEED`) runs the
-/// same policy; the trace header and the failure report name it. Like [`Pct`], the
+/// same policy; the trace header and the failure report name it. (A sweep under the
+/// default portfolio also learns, see [`Builder::adaptive`](crate::Builder::adaptive):
+/// the seeds that run a mutation instead of their pick are reported with the sweep's
+/// line.) Like [`Pct`], the
 /// portfolio learns the run length from probe runs at the start of a sweep. Used directly
 /// as a loop's policy, a portfolio is seed 0's pick.
 ///

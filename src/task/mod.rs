@@ -6,6 +6,7 @@
 //! panics, nobody can observe the panic, so the `run_until_complete` that was running it
 //! returns [`LoopError::TaskPanicked`](crate::LoopError::TaskPanicked) naming the task.
 
+pub(crate) mod await_site;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod header;

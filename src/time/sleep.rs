@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::instant::Instant;
 use crate::event_loop::handle::{cancel_handle, Action, HandleCell};
 use crate::event_loop::{running_inner, Inner};
+use crate::task::await_site;
 use crate::trace::origin::{Origin, What};
 
 /// Waits until `duration` of virtual time has passed (asyncio's `sleep(delay)`).
@@ -66,8 +67,15 @@ pub fn sleep_until_from(deadline: Instant, at: &'static Location<'static>) -> Sl
 /// ])).unwrap();
 /// assert_eq!(*log.borrow(), ["A0", "B0", "A1", "B1"]);
 /// ```
+///
+/// The call site is kept (`#[track_caller]`): a sweep that learns from coverage tells
+/// the places where a task suspends apart by it.
+#[track_caller]
 pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
+    YieldNow {
+        yielded: false,
+        at: Location::caller(),
+    }
 }
 
 /// The future returned by [`yield_now`].
@@ -75,6 +83,8 @@ pub fn yield_now() -> YieldNow {
 #[derive(Debug)]
 pub struct YieldNow {
     yielded: bool,
+    /// The user's call, noted as the task's await site when this suspends.
+    at: &'static Location<'static>,
 }
 
 impl Future for YieldNow {
@@ -84,6 +94,7 @@ impl Future for YieldNow {
             Poll::Ready(())
         } else {
             self.yielded = true;
+            await_site::note(self.at);
             cx.waker().wake_by_ref();
             Poll::Pending
         }
@@ -152,6 +163,7 @@ impl Future for Sleep {
                 };
                 if deadline <= now {
                     self.state = SleepState::Yielded;
+                    await_site::note(self.at);
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
@@ -160,6 +172,7 @@ impl Future for Sleep {
                 let origin = Origin::new(self.what, self.at, nanos);
                 let cell = inner.add_timer(deadline, Action::Wake(cx.waker().clone()), origin);
                 self.state = SleepState::Waiting(cell, Rc::downgrade(&inner));
+                await_site::note(self.at);
                 Poll::Pending
             }
             SleepState::Yielded => {
@@ -178,6 +191,7 @@ impl Future for Sleep {
                     Poll::Ready(())
                 } else {
                     cell.update_waker(cx.waker());
+                    await_site::note(self.at);
                     Poll::Pending
                 }
             }
