@@ -2,9 +2,11 @@
 //! ([`yield_now`](crate::yield_now), [`sleep`](crate::sleep), …) that returned
 //! `Pending`, noted for a sweep that learns from coverage (see `check/coverage.rs`).
 //!
-//! One thread-local cell: the awaitable stores its `#[track_caller]` location when it
-//! returns `Pending`, while any loop of the process records coverage (a count, so an
-//! awaitable pays one load and a branch otherwise); a loop that records coverage takes it
+//! One thread-local cell: the awaitable stores its `#[track_caller]` location —
+//! `yield_now` when its future is made (`yield_now().await` suspends right there, and the
+//! future stays one byte), `sleep` when it returns `Pending` — while any loop of the
+//! process records coverage (a count, so an awaitable pays one load and a branch
+//! otherwise); a loop that records coverage takes it
 //! after each task step. Nothing here decides anything: a loop that does not record
 //! coverage never reads it, and which loops record does not change what a recording
 //! loop's own thread notes.
