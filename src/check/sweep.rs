@@ -123,7 +123,7 @@ impl Builder {
             };
             let picks = Rc::new(std::cell::RefCell::new(Picks::new()));
             let policy = match learner {
-                Some(_) => Box::new(RecordPicks::new(make(), picks.clone())),
+                Some(_) => Box::new(RecordPicks::wrap(make(), picks.clone())),
                 None => make(),
             };
             let covered = learner.is_some();

@@ -5,50 +5,38 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::guided::Pick;
+use super::wrappers::{Observed, Observer};
 use super::{Decision, Policy};
 use crate::error::LoopError;
 
 /// One real decision of a run: the step it chose for and the item it picked.
 pub(crate) type Picks = Vec<(u64, Pick)>;
 
-/// Forwards everything to the wrapped policy and appends each real decision's pick.
+/// Appends each real decision's pick (an [`Observer`]: wrapped with
+/// [`Observed`](super::wrappers::Observed), which forwards everything else).
 pub(crate) struct RecordPicks {
-    inner: Box<dyn Policy>,
     log: Rc<RefCell<Picks>>,
 }
 
 impl RecordPicks {
-    pub(crate) fn new(inner: Box<dyn Policy>, log: Rc<RefCell<Picks>>) -> RecordPicks {
-        RecordPicks { inner, log }
+    /// `inner`, recording its picks into `log`.
+    pub(crate) fn wrap(inner: Box<dyn Policy>, log: Rc<RefCell<Picks>>) -> Observed<RecordPicks> {
+        Observed::new(inner, RecordPicks { log })
     }
 }
 
-impl Policy for RecordPicks {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn seed(&self) -> Option<u64> {
-        self.inner.seed()
+impl Observer for RecordPicks {
+    fn observe(&mut self, _: &Decision<'_>) -> Result<(), LoopError> {
+        Ok(())
     }
     fn every_step(&self) -> bool {
-        self.inner.every_step()
+        false
     }
-    fn buggify(&mut self, site: u32, hit: u32) -> Option<bool> {
-        self.inner.buggify(site, hit)
-    }
-    fn user_choice(&mut self, n: u32) -> Option<u32> {
-        self.inner.user_choice(n)
-    }
-    fn random_u64(&mut self) -> Option<u64> {
-        self.inner.random_u64()
-    }
-    fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
-        let i = self.inner.choose(d)?;
+    fn chose(&mut self, d: &Decision<'_>, i: usize) {
         if d.candidates.len() >= 2 {
             if let Some(c) = d.candidates.get(i) {
                 self.log.borrow_mut().push((d.step, Pick::of(c)));
             }
         }
-        Ok(i)
     }
 }

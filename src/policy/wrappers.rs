@@ -16,6 +16,10 @@ pub(crate) trait Observer {
     fn observe(&mut self, decision: &Decision<'_>) -> Result<(), LoopError>;
     /// Whether it must see steps with a single candidate too.
     fn every_step(&self) -> bool;
+    /// Sees what the wrapped policy chose (`index` into the decision's candidates).
+    fn chose(&mut self, decision: &Decision<'_>, index: usize) {
+        let _ = (decision, index);
+    }
 }
 
 /// A policy with an [`Observer`] in front of it.
@@ -52,11 +56,13 @@ impl<O: Observer> Policy for Observed<O> {
     fn choose(&mut self, d: &Decision<'_>) -> Result<usize, LoopError> {
         self.observer.observe(d)?;
         // Only a real choice reaches the wrapped policy, as without the wrapper.
-        if d.candidates.len() == 1 && !self.inner.every_step() {
-            Ok(0)
+        let i = if d.candidates.len() == 1 && !self.inner.every_step() {
+            0
         } else {
-            self.inner.choose(d)
-        }
+            self.inner.choose(d)?
+        };
+        self.observer.chose(d, i);
+        Ok(i)
     }
 }
 

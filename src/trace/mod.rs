@@ -651,6 +651,16 @@ mod tests {
     }
 
     #[test]
+    fn first_difference_ignores_headers() {
+        let mut a = Trace::new("random", Some(1));
+        let mut b = Trace::new("shrunk", None);
+        for t in [&mut a, &mut b] {
+            t.push(SPAWN, 0, 1);
+        }
+        assert_eq!(a.first_difference(&b), None);
+    }
+
+    #[test]
     fn rec_is_eight_bytes() {
         assert_eq!(std::mem::size_of::<Rec>(), 8);
     }
