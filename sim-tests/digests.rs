@@ -444,7 +444,7 @@ fn the_runner_finds_and_shrinks_the_pinned_failures() {
         check(
             "runner, learning",
             runner_digest(Some(true)),
-            0xc7a17f1546e57c93,
+            0x25e3e8f1e93e9bd8,
         ),
     ]);
 }

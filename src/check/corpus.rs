@@ -1,6 +1,14 @@
 //! The corpus of a sweep that learns: the runs that reached coverage no earlier run had
 //! (see [`coverage`](super::coverage)), and how a mutation run is made from one of them.
 //!
+//! **First, starve each task.** The first mutations of a range (one per task of its
+//! first run, in id order, at most [`STARVED`]) each take the first run's picks up to a
+//! task's first poll and then hold that task back until nothing else can run: every task
+//! in turn starts last. A bug that needs one task kept out of the way while the others
+//! do their work (a reader that must not look until a long computation is half-way)
+//! starts here: the starved run's late start is a new feature, and mutating it (below)
+//! moves the task's first poll back to just after some earlier event.
+//!
 //! **Which feature to work on.** Every feature a run was the first to reach is a
 //! *target*, kept with that run's picks. A feature's rarity is how many *plain* runs
 //! (seeds that ran their own policy) reached it: mutations copy their parent's prefix
@@ -14,19 +22,24 @@
 //!   [`ENERGY`], so a target whose mutations lead nowhere yields to the others;
 //! - *rarity*, then the newest run.
 //!
-//! **How to mutate it**, at the step where the target first showed in its run:
+//! **How to mutate it**, at the step where the target first showed in its run. A
+//! target's first [`ORDERED`] mutations are *inserts* at the 1st, 2nd, … earlier event
+//! in turn (the cheap, likely ones, tried in order, as a fuzzer's deterministic stage);
+//! after that, one of (out of 9):
 //!
-//! - **extend** (1 in 4): the run's picks through that step, then a random walk;
-//! - **near** (1 in 4): its picks up to a point shortly before that step (log-uniform
+//! - **extend** (2): the run's picks through that step, then a random walk;
+//! - **near** (2): its picks up to a point shortly before that step (log-uniform
 //!   distance, up to 64 decisions), then a walk;
-//! - **insert** (1 in 4): its picks through a shortly earlier *event* of the run (a step
+//! - **insert** (2): its picks through a shortly earlier *event* of the run (a step
 //!   at which some feature first showed: a task suspending somewhere new, a task ending),
 //!   then the target's task at once if it can run, then a walk — the poll that showed
 //!   the feature moves to just after something else that happened;
-//! - **reroll** (1 in 8): its picks up to a uniform point before that step, then a walk;
-//! - **hold** (1 in 8): its picks up to that step, then the walk holds the target's task
+//! - **reroll** (1): its picks up to a uniform point before that step, then a walk;
+//! - **hold** (2): its picks through that step, then the walk holds the target's task
 //!   back (for a log-uniform number of decisions, or until at most 0–2 other items are
-//!   runnable): the poll that showed the feature comes later.
+//!   runnable): whatever state the poll that showed the feature left behind stays while
+//!   the other tasks move on — a one-poll window held open. A relay of tasks that each
+//!   react to the previous one's short-lived state is found stage by stage this way.
 //!
 //! Everything is drawn from the mutation's seed and the corpus, which depends only on the
 //! runs before it: the same sweep range makes the same mutations on every machine.
@@ -42,13 +55,18 @@ use super::coverage::{is_site, Feature, Seen};
 use crate::policy::guided::Pick;
 use crate::policy::mutant::MutantPlan;
 use crate::policy::record::Picks;
+use crate::policy::CandidateKind;
 
 /// Most runs a corpus keeps (later runs with new coverage still count their hits).
 const MAX_ENTRIES: usize = 512;
 /// Most picks the corpus's runs may hold together (24 bytes each).
 const MAX_PICKS: usize = 2 << 20;
 /// Mutations a target gets per round.
-pub(crate) const ENERGY: u32 = 64;
+pub(crate) const ENERGY: u32 = 16;
+/// A target's first mutations, inserts at the 1st, 2nd, … earlier event in turn.
+const ORDERED: u32 = 4;
+/// Most tasks the starving phase starves, one mutation each.
+pub(crate) const STARVED: usize = 64;
 /// Keeps the mutation stream apart from every other stream of a seed ("simloopm").
 const MUTATION_KEY: u64 = 0x7369_6d6c_6f6f_706d;
 
@@ -75,6 +93,8 @@ pub(crate) struct Corpus {
     worked: BTreeMap<Feature, u32>,
     entries: Vec<Entry>,
     picks_held: usize,
+    /// Mutations of the starving phase made so far (see the module docs).
+    starved: usize,
 }
 
 /// The key a target is chosen by (the lowest wins; see the module docs).
@@ -142,12 +162,24 @@ impl Corpus {
     pub(crate) fn mutation(&mut self, seed: u64) -> Option<MutantPlan> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ MUTATION_KEY);
         let mut below = |n: u64| ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64;
+        if let Some(plan) = self.starve(&mut below) {
+            return Some(plan);
+        }
         let (index, target) = self.target(below(4) < 3)?;
-        *self.worked.entry(target.feature).or_insert(0) += 1;
+        let worked = self.worked.entry(target.feature).or_insert(0);
+        let ordered = (*worked < ORDERED).then_some(*worked as usize);
+        *worked += 1;
         let entry = &self.entries[index];
         let before = entry.picks.partition_point(|&(step, _)| step < target.step);
         let through_step = |at: u64| entry.picks.partition_point(|&(step, _)| step <= at);
-        let (cut, hold, first) = match below(8) {
+        let hold = |below: &mut dyn FnMut(u64) -> u64| {
+            let bits = below(13);
+            let most = 1 + below(1 << bits);
+            let release = below(4).saturating_sub(1) as usize;
+            Some((target.task, most, release))
+        };
+        let kind = if ordered.is_some() { 4 } else { below(9) };
+        let (cut, hold, first) = match kind {
             0 | 1 => (through_step(target.step), None, None),
             2 | 3 => {
                 let bits = below(7);
@@ -158,19 +190,16 @@ impl Corpus {
                 if earlier == 0 {
                     (before, None, Some(target.task))
                 } else {
-                    let bits = below(6);
-                    let back = (below(1 << bits) as usize).min(earlier - 1);
-                    let at = entry.events[earlier - 1 - back];
+                    let back = ordered.unwrap_or_else(|| {
+                        let bits = below(6);
+                        below(1 << bits) as usize
+                    });
+                    let at = entry.events[earlier - 1 - back.min(earlier - 1)];
                     (through_step(at), None, Some(target.task))
                 }
             }
             6 => (below(before as u64 + 1) as usize, None, None),
-            _ => {
-                let bits = below(13);
-                let most = 1 + below(1 << bits);
-                let release = below(4).saturating_sub(1) as usize;
-                (before, Some((target.task, most, release)), None)
-            }
+            _ => (through_step(target.step), hold(&mut below), None),
         };
         let prefix: Vec<Pick> = entry.picks[..cut].iter().map(|&(_, p)| p).collect();
         Some(MutantPlan {
@@ -180,6 +209,51 @@ impl Corpus {
             hold,
             first,
         })
+    }
+
+    /// The starving phase's next mutation, if it is not over (see the module docs): the
+    /// first run's picks up to the next task's first poll, then that task held back
+    /// until nothing else can run.
+    fn starve(&mut self, below: &mut impl FnMut(u64) -> u64) -> Option<MutantPlan> {
+        if self.starved >= STARVED {
+            return None;
+        }
+        let entry = self.entries.first()?;
+        let first_poll = |t: u32| entry.picks.iter().position(|&(_, p)| p == task_pick(t));
+        let mut tasks: Vec<u32> = entry
+            .picks
+            .iter()
+            .filter_map(|&(_, p)| match p {
+                Pick::Item {
+                    kind: CandidateKind::Task,
+                    id,
+                } => Some(id),
+                _ => None,
+            })
+            .collect();
+        tasks.sort_unstable();
+        tasks.dedup();
+        let Some(&task) = tasks.get(self.starved) else {
+            self.starved = STARVED;
+            return None;
+        };
+        self.starved += 1;
+        let cut = first_poll(task).unwrap_or(entry.picks.len());
+        Some(MutantPlan {
+            prefix: Rc::new(entry.picks[..cut].iter().map(|&(_, p)| p).collect()),
+            walk_seed: rng_next(below),
+            root_seed: entry.root_seed,
+            hold: Some((task, u64::MAX, 0)),
+            first: None,
+        })
+    }
+}
+
+/// The pick that runs task `id`.
+fn task_pick(id: u32) -> Pick {
+    Pick::Item {
+        kind: CandidateKind::Task,
+        id,
     }
 }
 
@@ -234,10 +308,62 @@ mod tests {
         c.add(&[seen(10, 5), seen(11, 9)], picks, 9, true);
         // 12 was reached by one plain run, 11 by two, 10 by three.
         assert_eq!(c.target(false).map(|(i, s)| (i, s.feature)), Some((1, 12)));
+        // First the starving phase: each task of the first run (0..=3), in turn.
+        for (s, t) in (100..).zip(0..4) {
+            let m = c.mutation(s).unwrap();
+            assert_eq!(m.hold, Some((t, u64::MAX, 0)));
+            // The first run's picks up to the task's first poll (task t first runs at
+            // step t, or 4 for task 0).
+            assert_eq!(m.prefix.len(), if t == 0 { 3 } else { t as usize - 1 });
+        }
         for s in 0..u64::from(ENERGY) {
             c.mutation(s);
         }
         assert_eq!(c.target(false).map(|(i, s)| (i, s.feature)), Some((0, 11)));
+    }
+
+    #[test]
+    fn a_target_gets_ordered_inserts_first_then_holds_among_the_rest() {
+        let mut c = Corpus {
+            starved: STARVED,
+            ..Corpus::default()
+        };
+        let picks: Picks = (1..=40).map(|s| (s, pick(s as u32 % 4))).collect();
+        // Events at steps 5, 9, 20 and 30; the target (feature 3) at step 30, task 1.
+        c.add(
+            &[seen(1, 5), seen(2, 9), seen(4, 20), seen(3, 30)],
+            picks,
+            7,
+            true,
+        );
+        c.plain_hits.insert(3, 0);
+        let ordered: Vec<(usize, Option<u32>)> = (0..4)
+            .map(|s| {
+                let m = c.mutation(s).unwrap();
+                (m.prefix.len(), m.first)
+            })
+            .collect();
+        // Through the 1st, 2nd, 3rd earlier event, then the oldest (clamped), each
+        // followed by the target's task.
+        assert_eq!(
+            ordered,
+            [(20, Some(1)), (9, Some(1)), (5, Some(1)), (5, Some(1))]
+        );
+        // After that the kinds are drawn; some hold the target's task right after the
+        // step its feature showed at (the targets' steps: 5, 9, 20, 30).
+        let holds: Vec<MutantPlan> = (4..200)
+            .filter_map(|s| c.mutation(s))
+            .filter(|m| m.hold.is_some())
+            .collect();
+        assert!(holds.len() > 20, "{}", holds.len());
+        for m in &holds {
+            assert!(
+                [5, 9, 20, 30].contains(&m.prefix.len()),
+                "{}",
+                m.prefix.len()
+            );
+            assert_eq!(m.hold.map(|h| h.0), Some(1));
+        }
     }
 
     #[test]
@@ -258,7 +384,8 @@ mod tests {
             assert!([7, 9].contains(&x.root_seed));
             holds += usize::from(x.hold.is_some());
         }
-        assert!((15..60).contains(&holds), "{holds}");
+        // The two starving mutations, then about 2 in 9 of the rest.
+        assert!((40..100).contains(&holds), "{holds}");
         assert!(Corpus::default().mutation(1).is_none());
     }
 }
