@@ -3,9 +3,9 @@
 //! Ten planted bugs of increasing depth, each a small test body that returns `Err` when
 //! the bug shows. For each bug and each sweep strategy — `Random`, `Swarm`, `Pct` of
 //! depth 2, 3 and 4, `Pct` of depth 2 with change points near the ends (`PCT(2)e`),
-//! simloop 0.1's portfolio (`Portfolio::classic()`), the default portfolio without
-//! learning (`.adaptive(false)`, the default sweep before issue 14's learning) and the
-//! default sweep (`adaptive`: the portfolio, learning from await-site coverage) — this
+//! simloop 0.1's portfolio (`Portfolio::classic()`), the default portfolio's rotation
+//! without learning (`rotation`: `.adaptive(false)`) and the default sweep (`default`:
+//! `Builder::new()` alone — the rotation, learning from await-site coverage) — this
 //! runs 20 independent trials (trial `t` sweeps the seeds `t·100_000 ..`, at most
 //! [`CAP`] of them) and counts the schedules run up to and including the first failing
 //! one (`seeds_passed + 1`). Bounded exhaustive search (`Builder::explore`) is deterministic,
@@ -17,7 +17,7 @@
 //!
 //! Run it: `cargo run --release --example strategies`. Knobs: `STRATEGIES_CAP=2000` for
 //! a quicker, coarser run; `STRATEGIES_TRIALS=5` for fewer trials; `STRATEGIES_BUGS=6,7`
-//! for some bugs only; `STRATEGIES_SWEEPS='PCT(3)e,portfolio'` for other columns (labels
+//! for some bugs only; `STRATEGIES_SWEEPS='PCT(3)e,rotation'` for other columns (labels
 //! as in the table; `PCT(3)e` is measured only when named);
 //! `STRATEGIES_QUICK=1` skips the exhaustive search and the shrinking;
 //! `STRATEGIES_SEARCH_CAP` bounds the exhaustive search (default [`SEARCH_CAP`]: it holds
@@ -502,8 +502,8 @@ impl Sweep {
             Sweep::Pct2e => "PCT(2)e",
             Sweep::Pct3e => "PCT(3)e",
             Sweep::Classic => "0.1 portfolio",
-            Sweep::Portfolio => "portfolio",
-            Sweep::Adaptive => "adaptive",
+            Sweep::Portfolio => "rotation",
+            Sweep::Adaptive => "default",
         }
     }
 
@@ -538,7 +538,7 @@ impl Sweep {
             Sweep::Pct2 => b.policy(Pct::new(0, 2)),
             Sweep::Pct3 => b.policy(Pct::new(0, 3)),
             Sweep::Portfolio => b.adaptive(false),
-            Sweep::Adaptive => b.adaptive(true),
+            Sweep::Adaptive => b,
         }
     }
 }

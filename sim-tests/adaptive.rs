@@ -1,6 +1,8 @@
-//! The learning sweep (`Builder::adaptive`, issue 14): deterministic per range, a
-//! mutation's failure replays from its printed lines alone, shrinking works on it, and
-//! explicit policies and one-seed runs do not learn.
+//! The learning sweep (`Builder::adaptive`, issue 14; the default strategy's default):
+//! deterministic per range, a mutation's failure replays from its printed lines alone
+//! (the seed line in a sweep from a block's start, which a one-seed run reproduces by
+//! re-running the block up to the seed; the sweep line elsewhere), shrinking works on
+//! it, and explicit policies do not learn unless asked.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -15,7 +17,7 @@ fn plain(name: &str) -> Builder {
         .trace_dir(std::env::temp_dir().join(format!("simloop-sim-tests-adaptive-{name}")))
 }
 
-/// A learning sweep (`adaptive(true)`; learning is off by default).
+/// A learning sweep (`adaptive(true)`, as the default strategy does by default).
 fn sweep(name: &str) -> Builder {
     plain(name).adaptive(true)
 }
@@ -61,6 +63,30 @@ async fn relay_body() -> Result<(), String> {
     }
 }
 
+/// Two tasks increment a counter with read, yield, write: an increment is lost when
+/// both read first.
+async fn lost_update() -> Result<(), String> {
+    let n = Rc::new(Cell::new(0));
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let n = n.clone();
+            simloop::create_task(async move {
+                let v = n.get();
+                simloop::yield_now().await;
+                n.set(v + 1);
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    if n.get() == 2 {
+        Ok(())
+    } else {
+        Err(format!("lost an update: {}", n.get()))
+    }
+}
+
 /// A body that passes, with some timers.
 async fn passing_body() {
     let tasks: Vec<_> = (0..3u64)
@@ -89,18 +115,29 @@ fn fingerprint(f: &Failure) -> String {
     )
 }
 
-/// The first failure among these ranges that a mutation found.
-fn a_mutation_failure(name: &str, shrink: bool) -> Box<Failure> {
+/// The first failure that a mutation found among the ranges `k * step + offset ..` (1,000
+/// seeds each, `k` < 20), and its range's start.
+fn a_mutation_failure(name: &str, shrink: bool, step: u64, offset: u64) -> Box<Failure> {
     (0..20u64)
         .map(|k| {
+            let start = k * step + offset;
             sweep(name)
                 .shrink(shrink)
-                .seeds(k * 1000..k * 1000 + 1000)
+                .seeds(start..start + 1000)
                 .try_check(relay_body)
                 .expect_err("the relay is found")
         })
         .find(|f| f.policy == "mutant")
         .expect("some range finds the relay by a mutation")
+}
+
+/// Runs `relay_body` under the environment `line` sets.
+fn rerun(name: &str, line: &str) -> Box<Failure> {
+    sweep(name)
+        .shrink(false)
+        .env(env_of_line(line))
+        .try_check(relay_body)
+        .expect_err("the line fails again")
 }
 
 /// The environment a printed replay line sets (`VAR=value … cargo test …`).
@@ -167,53 +204,144 @@ fn learning_finds_the_relay_sooner_than_not_learning() {
 }
 
 #[test]
-fn a_mutations_failure_replays_from_each_printed_line_alone() {
-    let f = a_mutation_failure("replay_lines", false);
+fn a_mutations_failure_in_a_block_aligned_sweep_replays_from_its_seed_alone() {
+    // Ranges from multiples of 1,000 (as the default 0..1000): the seed line.
+    let f = a_mutation_failure("replay_seed", false, 1000, 0);
     let seed = f.seed.unwrap();
-    let start = f.sweep.clone().unwrap().start;
-    assert!(f.source.contains("a mutation of seed"), "{}", f.source);
-    let mut lines = f.replay_command.lines();
-    let sweep_line = lines.next().unwrap();
+    let line = f.replay_command.lines().next().unwrap();
     assert!(
-        sweep_line.starts_with(&format!("SIMLOOP_SEEDS={start}..{} ", seed + 1)),
+        line.starts_with(&format!("SIMLOOP_SEED={seed:#x} ")),
         "{}",
         f.replay_command
     );
-    // The sweep line alone: the same run fails again, at the same seed.
-    let again = sweep("replay_lines")
-        .shrink(false)
-        .env(env_of_line(sweep_line))
-        .try_check(relay_body)
-        .expect_err("the sweep line fails again");
+    assert!(f.source.contains("a mutation of seed"), "{}", f.source);
+    // The seed alone: it re-runs its block up to it quietly, learns the same, and fails
+    // the same way, reporting one run.
+    let again = rerun("replay_seed", line);
     assert_eq!(again.seed, Some(seed));
+    assert_eq!(again.policy, "mutant");
+    assert_eq!(again.seeds_passed, 0);
     assert_eq!(again.trace.to_string(), f.trace.to_string());
-    // The trace file line alone.
+    let block = seed - seed % 1000;
+    assert!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.contains(&format!("{block:#x}..{seed:#x} ran first, quietly"))),
+        "{:?}",
+        again.notes
+    );
+    // So does the seed set in code.
+    let coded = sweep("replay_seed")
+        .shrink(false)
+        .seed(seed)
+        .try_check(relay_body)
+        .expect_err("the seed fails again");
+    assert_eq!(coded.trace.to_string(), f.trace.to_string());
+    // And the trace file line.
     let file_line = f
         .replay_command
         .lines()
         .find_map(|l| l.split("or follow the trace file: ").nth(1))
         .expect("a trace file line");
-    let replayed = sweep("replay_lines")
-        .shrink(false)
-        .env(env_of_line(file_line))
-        .try_check(relay_body)
-        .expect_err("the trace file line fails again");
+    let replayed = rerun("replay_seed", file_line);
     assert_eq!(replayed.message, f.message);
     assert_eq!(replayed.step, f.step);
-    // A one-seed run never learns: the seed alone runs its own policy instead.
-    let alone = format!("{seed:#x}");
-    let one = sweep("replay_lines")
+}
+
+#[test]
+fn a_mutations_failure_elsewhere_replays_from_its_sweep_line_alone() {
+    // Ranges that start inside a block: the sweep from the range's start, up to the seed.
+    let f = a_mutation_failure("replay_sweep", false, 1000, 337);
+    let seed = f.seed.unwrap();
+    let start = f.sweep.clone().unwrap().start;
+    let line = f.replay_command.lines().next().unwrap();
+    let origin = if seed - seed % 1000 > start {
+        seed - seed % 1000
+    } else {
+        start
+    };
+    assert!(
+        line.starts_with(&format!("SIMLOOP_SEEDS={origin}..{} ", seed + 1)),
+        "{}",
+        f.replay_command
+    );
+    let again = rerun("replay_sweep", line);
+    assert_eq!(again.seed, Some(seed));
+    assert_eq!(again.trace.to_string(), f.trace.to_string());
+    // The seed alone would learn from its whole block, which this sweep did not run.
+    assert!(!f.replay_command.contains("SIMLOOP_SEED="));
+}
+
+#[test]
+fn a_sharded_sweeps_mutation_failure_names_its_shard() {
+    let f = (0..20u64)
+        .map(|k| {
+            let shard = format!("{}/3", k % 3);
+            let range = format!("{}..{}", k * 3000, k * 3000 + 3000);
+            plain("replay_shard")
+                .shrink(false)
+                .env(
+                    Env::from_lookup(move |v| match v {
+                        "SIMLOOP_SHARD" => Some(shard.clone()),
+                        "SIMLOOP_SEEDS" => Some(range.clone()),
+                        _ => None,
+                    })
+                    .unwrap(),
+                )
+                .try_check(relay_body)
+                .expect_err("the relay is found")
+        })
+        .find(|f| f.policy == "mutant")
+        .expect("some shard finds the relay by a mutation");
+    let line = f.replay_command.lines().next().unwrap();
+    assert!(line.contains(" SIMLOOP_SHARD="), "{line}");
+    assert!(line.starts_with("SIMLOOP_SEEDS="), "{line}");
+    let again = plain("replay_shard")
         .shrink(false)
-        .env(Env::from_lookup(move |k| (k == "SIMLOOP_SEED").then(|| alone.clone())).unwrap())
-        .try_check(relay_body);
-    if let Err(o) = one {
-        assert_ne!(o.policy, "mutant");
+        .env(env_of_line(line))
+        .try_check(relay_body)
+        .expect_err("the line fails again");
+    assert_eq!(again.seed, f.seed);
+    assert_eq!(again.trace.to_string(), f.trace.to_string());
+}
+
+#[test]
+fn plain_seeds_keep_their_seed_line_and_never_re_run_a_block() {
+    // Every failure of a sweep that does not learn, and every failure found in a block's
+    // warm-up, replays from the seed alone without running anything else.
+    type Maker = (fn() -> Builder, std::ops::Range<u64>);
+    let makers: [Maker; 3] = [
+        (|| plain("plain_line").adaptive(false), 5000..6000),
+        (|| plain("plain_line"), 5000..5016),
+        (|| plain("plain_line").policy(Random::new(0)), 5000..6000),
+    ];
+    for (b, seeds) in makers {
+        let f = b()
+            .shrink(false)
+            .seeds(seeds)
+            .try_check(lost_update)
+            .expect_err("found");
+        let seed = f.seed.unwrap();
+        assert_ne!(f.policy, "mutant");
+        let line = f.replay_command.lines().next().unwrap();
+        assert!(
+            line.starts_with(&format!("SIMLOOP_SEED={seed:#x} ")),
+            "{line}"
+        );
+        let again = b()
+            .shrink(false)
+            .env(env_of_line(line))
+            .try_check(lost_update)
+            .expect_err("fails again");
+        assert_eq!(again.trace.to_string(), f.trace.to_string());
+        assert!(!again.notes.iter().any(|n| n.contains("quietly")));
     }
 }
 
 #[test]
 fn a_mutations_failure_is_shrunk() {
-    let f = a_mutation_failure("shrink", true);
+    let f = a_mutation_failure("shrink", true, 1000, 0);
     let s = f.shrunk.as_ref().expect("shrunk");
     assert!(s.preemptions_after <= s.preemptions_before);
     assert!(s.steps_after <= s.steps_before);
@@ -227,7 +355,7 @@ fn a_mutations_failure_is_shrunk() {
 }
 
 #[test]
-fn sweeps_do_not_learn_unless_asked() {
+fn the_default_sweep_learns_and_a_chosen_policy_does_not_unless_asked() {
     let fp = |b: Builder| {
         fingerprint(
             &b.shrink(false)
@@ -236,14 +364,18 @@ fn sweeps_do_not_learn_unless_asked() {
                 .unwrap_err(),
         )
     };
-    // The default strategy and a chosen one: no mutation unless asked.
-    let default = plain("unasked")
+    // The default strategy learns: the same as asking for it, not the same as the
+    // rotation alone.
+    assert_eq!(fp(plain("asked")), fp(plain("asked").adaptive(true)));
+    assert_ne!(fp(plain("asked")), fp(plain("asked").adaptive(false)));
+    let rotation = plain("rotation")
+        .adaptive(false)
         .shrink(false)
         .seeds(0..100_000)
         .try_check(relay_body)
         .unwrap_err();
-    assert_ne!(default.policy, "mutant");
-    assert_eq!(fp(plain("unasked")), fp(plain("unasked").adaptive(false)));
+    assert_ne!(rotation.policy, "mutant");
+    // A chosen policy does not learn unless asked.
     let chosen = fp(plain("explicit").policy(Random::new(0)));
     let off = fp(plain("explicit").policy(Random::new(0)).adaptive(false));
     assert_eq!(chosen, off);
@@ -254,5 +386,5 @@ fn sweeps_do_not_learn_unless_asked() {
         .seeds(0..100_000)
         .try_check(relay_body)
         .unwrap_err();
-    assert!(on.seeds_passed < 100_000);
+    assert_ne!(fingerprint(&on), chosen);
 }

@@ -182,39 +182,54 @@ impl Builder {
         self
     }
 
-    /// Makes a sweep over a range learn (`true`) or not (`false`, the default).
+    /// Makes a sweep learn from coverage (`true`) or not (`false`). By default a sweep
+    /// of the default strategy learns and a sweep of a policy chosen with
+    /// [`policy`](Builder::policy) does not.
     ///
-    /// Off by default because a failure found by a mutation (below) is not reproduced by
-    /// its seed alone — every other failure's report gives a `SIMLOOP_SEED=…` line that
-    /// is — and because learning keeps each run's decisions in memory. Turn it on for
-    /// deep searches (`docs/strategies.md`: the depth-4 relay in a median of 197
-    /// schedules instead of 1,191, a long prefix in 318 instead of 956, a depth-3 chain in
-    /// 815 instead of 2,549).
+    /// Learning finds deep bugs sooner (`docs/strategies.md`, medians of 20 sweeps: a
+    /// depth-4 relay in 68 schedules instead of 1,191, a long prefix in 32 instead of
+    /// 956, a depth-3 chain in 234 instead of 2,549) and keeps what is found fast without
+    /// it. Turn it off to get the default strategy's rotation alone: seed `s` then runs
+    /// exactly the policy `s % 6` names (see [`Portfolio`](crate::Portfolio)).
     ///
-    /// A learning sweep runs the first 16 seeds of its range under their own policy;
-    /// after that about three seeds in four run a *mutation* of an earlier run that
-    /// reached new coverage (a task suspending at an await site where no run had it
-    /// suspend, or getting there later, or starting later than in any run before)
-    /// instead: that run's decisions up to a point near where the new coverage showed,
-    /// then a random walk, which may first run or hold back the task concerned. The other
-    /// seeds run their own policy, exactly as without learning. `docs/strategies.md`
-    /// measures what it finds.
+    /// **What a learning sweep runs.** Learning starts afresh at every multiple of 1,000
+    /// (a *block*) and at the start of the sweep's range. The first 16 seeds from such a
+    /// start run their own policy; after that, about three seeds in four (by a hash of
+    /// the seed) run a *mutation* of an earlier run of the block that reached new
+    /// coverage — a task suspending at an await site where no run had it suspend, or
+    /// getting there later, or starting later than in any run before: that run's
+    /// decisions up to a point near where the new coverage showed, then a random walk,
+    /// which may first run or hold back the task concerned. The first mutations of a
+    /// block start each task last in turn. The other seeds run their own policy, exactly
+    /// as without learning.
     ///
-    /// It stays deterministic: what a seed runs depends only on the earlier seeds of the
-    /// same range, so the same range gives the same schedules and report on every
-    /// machine. A failure found by a plain seed keeps its `SIMLOOP_SEED=…` line; one found
-    /// by a mutation prints `SIMLOOP_SEEDS=<start>..<seed + 1>` (the sweep again, up to
-    /// that seed) and the trace file's `SIMLOOP_REPLAY=…` line, either of which
-    /// reproduces it on its own. A one-seed run (`SIMLOOP_SEED`, [`seed`](Builder::seed))
-    /// never learns.
+    /// **Replay.** What a seed runs depends only on the earlier seeds of its block that
+    /// the sweep ran, so the same range gives the same schedules and report on every
+    /// machine. A one-seed run (`SIMLOOP_SEED`, [`seed`](Builder::seed)) of a seed that
+    /// may mutate re-runs the seeds from its block's start first, quietly, learning as a
+    /// sweep from there did, then runs (and reports) the seed: in a sweep whose range
+    /// starts at a multiple of 1,000 (as the default `0..1000`) every failure's
+    /// `SIMLOOP_SEED=…` line reproduces it, at the cost of those re-runs (at most 999).
+    /// A mutation's failure in a sweep that starts elsewhere, or in a shard
+    /// (`SIMLOOP_SHARD`), prints `SIMLOOP_SEEDS=<origin>..<seed + 1>` (and the shard)
+    /// instead: the sweep again, up to that seed. Every failure also prints its trace
+    /// file's `SIMLOOP_REPLAY=…` line.
     ///
-    /// Cost: each run of a learning sweep keeps its decisions and a log of its task steps
-    /// (about 56 bytes a step, freed after the run), and the corpus keeps the decisions of
-    /// the runs that reached new coverage (at most 512 runs and 2 Mi decisions in all).
+    /// **Cost.** Each run of a learning sweep keeps its decisions and a log of its task
+    /// steps (about 56 bytes a step, for at most its first 1 Mi steps, freed after the
+    /// run); a block's corpus keeps the decisions of the runs that reached new coverage
+    /// (at most 512 runs and 2 Mi decisions in all); simloop's awaitables note their call
+    /// sites while a loop learns (a few instructions a step).
     ///
     /// ```
     /// use simloop::{Builder, Env};
-    /// let s = Builder::new().env(Env::default()).seeds(0..40).adaptive(true)
+    /// // 40 seeds: 16 of warm-up, then mutations among the rest.
+    /// let s = Builder::new().env(Env::default()).seeds(0..40)
+    ///     .try_check(|| async { simloop::yield_now().await })
+    ///     .unwrap();
+    /// assert_eq!(s.runs, 40);
+    /// // The rotation alone.
+    /// let s = Builder::new().env(Env::default()).seeds(0..40).adaptive(false)
     ///     .try_check(|| async { simloop::yield_now().await })
     ///     .unwrap();
     /// assert_eq!(s.runs, 40);

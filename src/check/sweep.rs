@@ -6,7 +6,7 @@ use std::fs;
 use std::ops::Range;
 use std::rc::Rc;
 
-use super::adaptive::Learner;
+use super::adaptive::{block_start, may_mutate_alone, seed_line, Learner, SeedLine};
 use super::body::Body;
 use super::builder::{Builder, Seeds};
 use super::fuzz_input::{single_run, Origin};
@@ -65,10 +65,21 @@ impl Builder {
 
         // Sweep mode. The seeds are produced one at a time (any range `u64` can hold runs
         // in constant memory, starting at once).
+        // A sweep of the default strategy learns from coverage unless told not to
+        // (`Builder::adaptive`); a one-seed run of a seed that may run a mutation re-runs
+        // the seeds before it in its block quietly first, as the sweep from the block's
+        // start did (`adaptive.rs`), and reports only its own run.
+        let learning = self.adaptive.unwrap_or(self.policy.is_none());
+        let one = match (env.seed, &self.seeds) {
+            (Some(s), _) => Some(s),
+            (None, Seeds::One(s)) if env.seeds.is_none() => Some(*s),
+            _ => None,
+        };
+        let quiet_before = one.filter(|&s| learning && may_mutate_alone(s));
         type SeedIter = Box<dyn Iterator<Item = u64>>;
-        let (seeds, sweep): (SeedIter, Option<Range<u64>>) = match (env.seed, &self.seeds) {
+        let (seeds, sweep): (SeedIter, Option<Range<u64>>) = match (one, &self.seeds) {
+            (Some(s), _) if quiet_before.is_some() => (Box::new(block_start(s)..s + 1), None),
             (Some(s), _) => (Box::new(std::iter::once(s)), None),
-            (None, Seeds::One(s)) if env.seeds.is_none() => (Box::new(std::iter::once(*s)), None),
             (None, code) => {
                 let range = env.seeds.clone().unwrap_or(match code {
                     Seeds::Range(r) => r.clone(),
@@ -108,12 +119,16 @@ impl Builder {
         let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
         summary.notes = self.env_notes(&env);
         let learned = self.learn_run_length(body);
-        // A sweep over a range learns when asked (`Builder::adaptive`); one seed never
-        // does.
-        let adaptive = self.adaptive.unwrap_or(false);
-        let mut learner = (sweep.is_some() && adaptive).then(Learner::default);
-        for (index, seed) in (0u64..).zip(seeds) {
-            let mutation = learner.as_mut().and_then(|l| l.plan(index, seed));
+        let learns = learning && (sweep.is_some() || quiet_before.is_some());
+        let mut learner: Option<Learner> = None;
+        // The reported runs so far.
+        let mut index = 0u64;
+        for seed in seeds {
+            let quiet = quiet_before.is_some_and(|q| seed < q);
+            if learns && !learner.as_ref().is_some_and(|l| l.covers(seed)) {
+                learner = Some(Learner::new(seed));
+            }
+            let mutation = learner.as_mut().and_then(|l| l.plan(seed));
             let root_seed = mutation.as_ref().map_or(seed, |m| m.root_seed);
             let make = || -> Box<dyn Policy> {
                 match &mutation {
@@ -127,7 +142,7 @@ impl Builder {
                 None => make(),
             };
             let covered = learner.is_some();
-            let twice = determinism.unwrap_or(index % 64 == 0);
+            let twice = !quiet && determinism.unwrap_or(index % 64 == 0);
             let (outcome, sites) = if twice {
                 summary.determinism_checked += 1;
                 let log = Rc::new(std::cell::RefCell::new(CandidateLog::default()));
@@ -153,6 +168,9 @@ impl Builder {
                     mutation.is_none(),
                 );
             }
+            if quiet {
+                continue;
+            }
             summary.runs += 1;
             summary.steps += outcome.steps;
             let mut outcome = outcome;
@@ -172,22 +190,14 @@ impl Builder {
                     Ran::Run(Box::new(outcome)),
                 );
                 f.write_trace_file(&dir, &source);
-                f.replay_command = match (&mutation, &sweep) {
-                    (Some(_), Some(r)) => {
-                        let shard = env
-                            .shard
-                            .map(|(i, n)| format!(" SIMLOOP_SHARD={i}/{n}"))
-                            .unwrap_or_default();
-                        format!(
-                            "{}\n              (seed {seed:#x} ran a mutation of an earlier run \
-                             that this sweep learned from: the line re-runs the sweep up to it)",
-                            cargo_test_line(
-                                &format!("SIMLOOP_SEEDS={}..{}{shard}", r.start, seed + 1),
-                                &test
-                            )
-                        )
-                    }
-                    _ => cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test),
+                f.replay_command = match seed_line(learning, &sweep, env.shard, seed, &mutation) {
+                    SeedLine::Seed => cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test),
+                    SeedLine::Sweep(vars) => format!(
+                        "{}\n              (seed {seed:#x} ran a mutation of an earlier run \
+                         that this sweep learned from, or may in a sweep from its block's \
+                         start: the line re-runs the sweep up to it)",
+                        cargo_test_line(&vars, &test)
+                    ),
                 };
                 let nondeterministic = f.nondeterminism.is_some()
                     || matches!(f.kind, FailureKind::Loop(LoopError::Nondeterminism { .. }));
@@ -203,7 +213,7 @@ impl Builder {
                 } else {
                     let whole = self.whole_trace_files
                         && !trace_file_is_complete(&f.trace)
-                        && self.rewrite_whole(&mut f, &learned, seed, body);
+                        && self.rewrite_whole(&mut f, make(), body);
                     if let Some(p) = f
                         .trace_path
                         .as_ref()
@@ -223,11 +233,20 @@ impl Builder {
                         l.corpus_len()
                     ));
                 }
+                if quiet_before.is_some() && seed > block_start(seed) {
+                    f.notes.push(format!(
+                        "seed {seed:#x} learns from the seeds before it in its block, as a \
+                         sweep from {:#x} does: {:#x}..{seed:#x} ran first, quietly",
+                        block_start(seed),
+                        block_start(seed)
+                    ));
+                }
                 f.notes.splice(0..0, summary.notes.iter().cloned());
                 f.seeds_passed = index;
                 f.sweep = sweep;
                 return Err(Box::new(f));
             }
+            index += 1;
         }
         Ok(summary)
     }
@@ -237,17 +256,11 @@ impl Builder {
     /// is deterministic, so the file is the failure's; if its digest differs, the file is
     /// kept but the report says so and offers only the seed. `true` if the file now holds
     /// the failure's whole trace.
-    fn rewrite_whole<B: Body>(
-        &self,
-        f: &mut Failure,
-        learned: &Option<Box<dyn Strategy>>,
-        seed: u64,
-        body: &B,
-    ) -> bool {
+    fn rewrite_whole<B: Body>(&self, f: &mut Failure, policy: Box<dyn Policy>, body: &B) -> bool {
         let Some(path) = f.trace_path.clone() else {
             return false;
         };
-        let again = self.run_one_streamed(self.sweep_policy(learned, seed), body, Some(&path));
+        let again = self.run_one_streamed(policy, body, Some(&path));
         let same = again.trace.digest() == f.trace.digest();
         drop(again);
         if !same {

@@ -23,6 +23,10 @@ pub(crate) struct TaskStep {
     pub(crate) done: bool,
 }
 
+/// Most task steps a site log keeps (a few dozen bytes each): coverage is learned from a run's
+/// first steps, and a long run's memory stays bounded.
+pub(crate) const MOST_STEPS: usize = 1 << 20;
+
 /// A loop's site log; while one exists, simloop's awaitables note their sites (see
 /// `task/await_site.rs`).
 pub(crate) struct SiteLog {
@@ -113,5 +117,20 @@ mod tests {
             .iter()
             .filter_map(|s| s.site)
             .all(|l| l.file().ends_with("sites.rs")));
+    }
+
+    #[test]
+    fn a_long_run_keeps_only_its_first_steps() {
+        let lp = EventLoop::builder().build();
+        lp.record_sites();
+        lp.run_until_complete(async {
+            for _ in 0..super::MOST_STEPS + 50 {
+                yield_now().await;
+            }
+        })
+        .unwrap();
+        let log = lp.take_sites();
+        assert_eq!(log.len(), super::MOST_STEPS);
+        assert_eq!(log.last().map(|s| s.step), Some(super::MOST_STEPS as u64));
     }
 }

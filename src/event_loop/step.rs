@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use super::core::{task_candidate, Core};
 use super::handle::Action;
 use super::inner::Inner;
-use super::sites::TaskStep;
+use super::sites::{TaskStep, MOST_STEPS};
 use crate::error::LoopError;
 use crate::policy::{Candidate, CandidateKind, Decision};
 use crate::task::await_site;
@@ -49,7 +49,7 @@ fn name_items(e: LoopError, core: &Core) -> LoopError {
 fn note_step(core: &mut Core, task: u32, done: bool) {
     let site = await_site::take();
     let step = core.steps;
-    if let Some(log) = core.sites.as_mut() {
+    if let Some(log) = core.sites.as_mut().filter(|l| l.steps.len() < MOST_STEPS) {
         log.steps.push(TaskStep {
             step,
             task,
