@@ -45,13 +45,13 @@
 //! runs before it: the same sweep range makes the same mutations on every machine.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::coverage::{is_site, Feature, Seen};
+use super::coverage::{is_site, Feature, FeatureHash, Seen};
 use crate::policy::guided::Pick;
 use crate::policy::mutant::MutantPlan;
 use crate::policy::record::Picks;
@@ -76,21 +76,29 @@ struct Entry {
     picks: Rc<Picks>,
     /// The plain seed its line descends from.
     root_seed: u64,
-    /// The features it was the first to reach.
-    news: Vec<Seen>,
+    /// The features it was the first to reach, with their index in the counts.
+    news: Vec<(u32, Seen)>,
     /// The steps at which any of its features first showed, in order (up to its last
     /// new feature's step).
     events: Vec<u64>,
 }
 
+/// What the corpus counts per feature.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    /// How many plain runs reached it.
+    plain_hits: u32,
+    /// How many mutations worked on it.
+    worked: u32,
+}
+
 /// The corpus and the sweep-wide counts.
 #[derive(Default)]
 pub(crate) struct Corpus {
-    /// Per feature: how many plain runs reached it.
-    plain_hits: BTreeMap<Feature, u32>,
+    /// Each feature seen so far: its index in `counts` (only looked up, never iterated).
+    index: HashMap<Feature, u32, FeatureHash>,
+    counts: Vec<Counts>,
     plain_runs: u32,
-    /// Per feature: how many mutations worked on it.
-    worked: BTreeMap<Feature, u32>,
     entries: Vec<Entry>,
     picks_held: usize,
     /// Mutations of the starving phase made so far (see the module docs).
@@ -107,17 +115,18 @@ impl Corpus {
         self.plain_runs += u32::from(plain);
         let mut news = Vec::new();
         for s in seen {
-            let known = self.plain_hits.contains_key(&s.feature);
-            let h = self.plain_hits.entry(s.feature).or_insert(0);
-            *h += u32::from(plain);
-            if !known {
-                news.push(*s);
+            let next = self.counts.len() as u32;
+            let id = *self.index.entry(s.feature).or_insert(next);
+            if id == next {
+                self.counts.push(Counts::default());
+                news.push((id, *s));
             }
+            self.counts[id as usize].plain_hits += u32::from(plain);
         }
         if news.is_empty() || self.entries.len() >= MAX_ENTRIES {
             return false;
         }
-        let last = news.iter().map(|s| s.step).max().unwrap_or(0);
+        let last = news.iter().map(|(_, s)| s.step).max().unwrap_or(0);
         let mut picks = picks;
         picks.truncate(picks.partition_point(|&(step, _)| step <= last));
         if self.picks_held + picks.len() > MAX_PICKS {
@@ -142,20 +151,33 @@ impl Corpus {
         self.entries.len()
     }
 
-    /// The target with the lowest key: its run's index and the feature.
-    fn target(&self, tiered: bool) -> Option<(usize, Seen)> {
+    /// The target with the lowest key: its run's index, the feature's index in the
+    /// counts, and the feature.
+    fn target(&self, tiered: bool) -> Option<(usize, u32, Seen)> {
         let runs = self.plain_runs;
-        let key = |i: usize, s: &Seen| -> Key {
-            let hits = self.plain_hits.get(&s.feature).copied().unwrap_or(0);
-            let rare_site = is_site(s.feature) && hits.saturating_mul(4) <= runs;
-            let worked = self.worked.get(&s.feature).copied().unwrap_or(0);
-            (tiered && !rare_site, worked / ENERGY, hits, Reverse(i))
+        let key = |i: usize, id: u32, s: &Seen| -> Key {
+            let c = self.counts[id as usize];
+            let rare_site = is_site(s.feature) && c.plain_hits.saturating_mul(4) <= runs;
+            (
+                tiered && !rare_site,
+                c.worked / ENERGY,
+                c.plain_hits,
+                Reverse(i),
+            )
         };
         self.entries
             .iter()
             .enumerate()
-            .flat_map(|(i, e)| e.news.iter().map(move |s| (i, *s)))
-            .min_by_key(|(i, s)| key(*i, s))
+            .flat_map(|(i, e)| e.news.iter().map(move |&(id, s)| (i, id, s)))
+            .min_by_key(|&(i, id, s)| key(i, id, &s))
+    }
+
+    /// How many plain runs reached feature `f` (tests).
+    #[cfg(test)]
+    fn hits(&self, f: Feature) -> u32 {
+        self.index
+            .get(&f)
+            .map_or(0, |&id| self.counts[id as usize].plain_hits)
     }
 
     /// The mutation run seed `seed` makes, or `None` if the corpus is empty.
@@ -165,8 +187,8 @@ impl Corpus {
         if let Some(plan) = self.starve(&mut below) {
             return Some(plan);
         }
-        let (index, target) = self.target(below(4) < 3)?;
-        let worked = self.worked.entry(target.feature).or_insert(0);
+        let (index, id, target) = self.target(below(4) < 3)?;
+        let worked = &mut self.counts[id as usize].worked;
         let ordered = (*worked < ORDERED).then_some(*worked as usize);
         *worked += 1;
         let entry = &self.entries[index];
@@ -294,8 +316,8 @@ mod tests {
         assert_eq!(c.entries[0].picks.len(), 5);
         assert_eq!(c.entries[1].picks.len(), 4);
         // Only plain runs count towards rarity.
-        assert_eq!(c.plain_hits[&1], 2);
-        assert_eq!(c.plain_hits[&3], 0);
+        assert_eq!(c.hits(1), 2);
+        assert_eq!(c.hits(3), 0);
         assert_eq!(c.plain_runs, 2);
     }
 
@@ -307,7 +329,10 @@ mod tests {
         c.add(&[seen(10, 5), seen(12, 20)], picks.clone(), 8, true);
         c.add(&[seen(10, 5), seen(11, 9)], picks, 9, true);
         // 12 was reached by one plain run, 11 by two, 10 by three.
-        assert_eq!(c.target(false).map(|(i, s)| (i, s.feature)), Some((1, 12)));
+        assert_eq!(
+            c.target(false).map(|(i, _, s)| (i, s.feature)),
+            Some((1, 12))
+        );
         // First the starving phase: each task of the first run (0..=3), in turn.
         for (s, t) in (100..).zip(0..4) {
             let m = c.mutation(s).unwrap();
@@ -319,7 +344,10 @@ mod tests {
         for s in 0..u64::from(ENERGY) {
             c.mutation(s);
         }
-        assert_eq!(c.target(false).map(|(i, s)| (i, s.feature)), Some((0, 11)));
+        assert_eq!(
+            c.target(false).map(|(i, _, s)| (i, s.feature)),
+            Some((0, 11))
+        );
     }
 
     #[test]
@@ -336,7 +364,8 @@ mod tests {
             7,
             true,
         );
-        c.plain_hits.insert(3, 0);
+        let id = c.index[&3] as usize;
+        c.counts[id].plain_hits = 0;
         let ordered: Vec<(usize, Option<u32>)> = (0..4)
             .map(|s| {
                 let m = c.mutation(s).unwrap();

@@ -14,9 +14,10 @@
 //!   started. A run that holds a task back longer reaches a new value.
 //!
 //! Tasks are named by their id, which a deterministic program gives in spawn order. The
-//! features are `u64`s with fixed meanings; nothing here depends on a hash map's order.
+//! features are `u64`s with fixed meanings; nothing here depends on a hash set's order
+//! (the sets are only looked up).
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::buggify::{site_hash, site_path};
 use crate::event_loop::sites::TaskStep;
@@ -52,15 +53,45 @@ fn feature(kind: u64, task: u32, value: u32) -> Feature {
     kind | u64::from(task & 0x0fff_ffff) << 32 | u64::from(value)
 }
 
+/// Hashes a [`Feature`] for the learning sweep's sets and maps (SplitMix64's finaliser
+/// over the `u64`). They are only ever looked up, never iterated, so no result depends
+/// on their order.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FeatureHasher(u64);
+
+impl std::hash::Hasher for FeatureHasher {
+    fn finish(&self) -> u64 {
+        let mut x = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
+/// A hash set or map keyed by features (see [`FeatureHasher`]).
+pub(crate) type FeatureHash = std::hash::BuildHasherDefault<FeatureHasher>;
+
 /// The run's features, each with its first appearance, in the order they showed.
 pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
-    let mut first: BTreeMap<Feature, ()> = BTreeMap::new();
-    let mut started: BTreeMap<u32, ()> = BTreeMap::new();
-    let mut sites: BTreeMap<usize, u32> = BTreeMap::new();
+    let mut first: HashSet<Feature, FeatureHash> = HashSet::default();
+    // Per task: not started (`None`), else the site and step bit length of its latest
+    // step, whose two features are in `first` already.
+    let mut latest: Vec<Option<(u32, u32)>> = Vec::new();
+    // Each call site's hash, by the address of its `Location` (one static per site): a
+    // cache of `site_hash`, which depends only on the file, line and column.
+    let mut sites: HashMap<usize, u32, FeatureHash> = HashMap::default();
     let mut ended = 0u32;
     let mut out = Vec::new();
     let mut add = |out: &mut Vec<Seen>, f: Feature, step: u64, task: u32| {
-        if first.insert(f, ()).is_none() {
+        if first.insert(f) {
             out.push(Seen {
                 feature: f,
                 step,
@@ -69,7 +100,11 @@ pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
         }
     };
     for s in log {
-        if started.insert(s.task, ()).is_none() {
+        let t = s.task as usize;
+        if latest.len() <= t {
+            latest.resize(t + 1, None);
+        }
+        if latest[t].is_none() {
             add(
                 &mut out,
                 feature(ENDED_BEFORE, s.task, ended.min(63)),
@@ -84,15 +119,17 @@ pub(crate) fn features(log: &[TaskStep]) -> Vec<Seen> {
             ENDED
         } else {
             match s.site {
-                // The same `Location` is one static: its address keys the hash cache.
                 Some(l) => *sites
                     .entry(l as *const _ as usize)
                     .or_insert_with(|| site_hash(&site_path(l.file()), l.line(), l.column())),
                 None => UNKNOWN,
             }
         };
-        add(&mut out, feature(SITE, s.task, site), s.step, s.task);
         let bits = 64 - s.step.leading_zeros();
+        if latest[t].replace((site, bits)) == Some((site, bits)) {
+            continue;
+        }
+        add(&mut out, feature(SITE, s.task, site), s.step, s.task);
         add(
             &mut out,
             feature(SITE_WHEN, s.task, site.rotate_left(6) ^ bits),
