@@ -44,7 +44,8 @@
 //!
 //! [`check`] sweeps a test body over seeds (`0..1000` unless `SIMLOOP_SEEDS` says
 //! otherwise) with a fresh loop per seed — under the [`Portfolio`]: [`Random`], PCT of
-//! depth 2 or 4, or [`Swarm`], by seed — and panics with a report on the first failure:
+//! depth 2 or 4, or [`Swarm`], by seed, learning from the await-site coverage of earlier
+//! seeds ([`Builder::adaptive`]) — and panics with a report on the first failure:
 //!
 //! ```should_panic
 //! use std::{cell::Cell, rc::Rc};
@@ -412,8 +413,9 @@ where
 
 /// Sweeps `body` over seeds (`SIMLOOP_SEEDS`, default `0..1000`; `SIMLOOP_SEED` runs one
 /// seed; `SIMLOOP_REPLAY` replays a trace file) with the [`Portfolio`] (Random, PCT(2)
-/// with change points near the ends, Swarm or PCT(4), by seed `% 6`) and
-/// panics with a replayable report on the first failure. See [`Builder::check`].
+/// with change points near the ends, Swarm or PCT(4), by seed `% 6`), learning from
+/// coverage as it goes ([`Builder::adaptive`]), and panics with a replayable report on
+/// the first failure. See [`Builder::check`].
 ///
 /// ```
 /// simloop::check(|| async {
