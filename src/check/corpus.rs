@@ -55,7 +55,6 @@ use super::coverage::{is_site, Feature, FeatureHash, Seen};
 use crate::policy::guided::Pick;
 use crate::policy::mutant::MutantPlan;
 use crate::policy::record::Picks;
-use crate::policy::CandidateKind;
 
 /// Most runs a corpus keeps (later runs with new coverage still count their hits).
 const MAX_ENTRIES: usize = 512;
@@ -241,18 +240,8 @@ impl Corpus {
             return None;
         }
         let entry = self.entries.first()?;
-        let first_poll = |t: u32| entry.picks.iter().position(|&(_, p)| p == task_pick(t));
-        let mut tasks: Vec<u32> = entry
-            .picks
-            .iter()
-            .filter_map(|&(_, p)| match p {
-                Pick::Item {
-                    kind: CandidateKind::Task,
-                    id,
-                } => Some(id),
-                _ => None,
-            })
-            .collect();
+        let first_poll = |t: u32| entry.picks.iter().position(|&(_, p)| p.task() == Some(t));
+        let mut tasks: Vec<u32> = entry.picks.iter().filter_map(|&(_, p)| p.task()).collect();
         tasks.sort_unstable();
         tasks.dedup();
         let Some(&task) = tasks.get(self.starved) else {
@@ -268,14 +257,6 @@ impl Corpus {
             hold: Some((task, u64::MAX, 0)),
             first: None,
         })
-    }
-}
-
-/// The pick that runs task `id`.
-fn task_pick(id: u32) -> Pick {
-    Pick::Item {
-        kind: CandidateKind::Task,
-        id,
     }
 }
 

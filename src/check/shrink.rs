@@ -296,16 +296,7 @@ struct Run {
 
 impl Run {
     fn new(outcome: Outcome, record: Vec<StepRecord>) -> Run {
-        let tasks: BTreeSet<u32> = record
-            .iter()
-            .filter_map(|r| match r.picked() {
-                Pick::Item {
-                    kind: CandidateKind::Task,
-                    id,
-                } => Some(id),
-                _ => None,
-            })
-            .collect();
+        let tasks: BTreeSet<u32> = record.iter().filter_map(|r| r.picked().task()).collect();
         let devs = record.iter().filter(|r| r.chosen != r.default).count();
         let metric = (
             preemptions(&record),

@@ -40,6 +40,17 @@ impl Pick {
         }
     }
 
+    /// The task this pick ran, if it ran a task.
+    pub(crate) fn task(self) -> Option<u32> {
+        match self {
+            Pick::Item {
+                kind: CandidateKind::Task,
+                id,
+            } => Some(id),
+            _ => None,
+        }
+    }
+
     fn find(self, cands: &[Candidate]) -> Option<usize> {
         match self {
             Pick::Item { kind, id } => cands.iter().position(|c| c.kind == kind && c.id == id),
