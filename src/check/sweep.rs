@@ -78,7 +78,7 @@ impl Builder {
         let quiet_before = one.filter(|&s| learning && may_mutate_alone(s));
         type SeedIter = Box<dyn Iterator<Item = u64>>;
         let (seeds, sweep): (SeedIter, Option<Range<u64>>) = match (one, &self.seeds) {
-            (Some(s), _) if quiet_before.is_some() => (Box::new(block_start(s)..s + 1), None),
+            (Some(s), _) if quiet_before.is_some() => (Box::new(block_start(s)..=s), None),
             (Some(s), _) => (Box::new(std::iter::once(s)), None),
             (None, code) => {
                 let range = env.seeds.clone().unwrap_or(match code {
