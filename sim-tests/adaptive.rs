@@ -400,3 +400,43 @@ fn a_one_seed_run_at_the_top_of_the_seed_space_re_runs_its_block_without_overflo
         assert_eq!(s.runs, 1, "{seed:#x}");
     }
 }
+
+#[test]
+fn a_plain_failure_inside_a_block_gets_the_line_that_reproduces_it() {
+    // Ranges starting mid-block: the failure is found in the range's warm-up (its own
+    // policy), but a one-seed run of a seed that may mutate would learn from the whole
+    // block; such a failure gets the sweep line, the others the seed line. Each line
+    // reproduces the run.
+    let (mut sweep_lines, mut seed_lines) = (0, 0);
+    for k in 0..12u64 {
+        let start = k * 1000 + 500;
+        let f = plain("mid_block")
+            .shrink(false)
+            .seeds(start..start + 100)
+            .try_check(lost_update)
+            .expect_err("found");
+        assert_ne!(f.policy, "mutant");
+        let line = f.replay_command.lines().next().unwrap();
+        if line.starts_with("SIMLOOP_SEEDS=") {
+            sweep_lines += 1;
+            assert!(
+                f.replay_command.contains("ran its own policy here"),
+                "{}",
+                f.replay_command
+            );
+        } else {
+            seed_lines += 1;
+        }
+        let again = plain("mid_block")
+            .shrink(false)
+            .env(env_of_line(line))
+            .try_check(lost_update)
+            .expect_err("fails again");
+        assert_eq!(again.seed, f.seed);
+        assert_eq!(again.trace.to_string(), f.trace.to_string());
+    }
+    assert!(
+        sweep_lines > 0 && seed_lines > 0,
+        "{sweep_lines} {seed_lines}"
+    );
+}

@@ -193,10 +193,15 @@ impl Builder {
                 f.replay_command = match seed_line(learning, &sweep, env.shard, seed, &mutation) {
                     SeedLine::Seed => cargo_test_line(&format!("SIMLOOP_SEED={seed:#x}"), &test),
                     SeedLine::Sweep(vars) => format!(
-                        "{}\n              (seed {seed:#x} ran a mutation of an earlier run \
-                         that this sweep learned from, or may in a sweep from its block's \
-                         start: the line re-runs the sweep up to it)",
-                        cargo_test_line(&vars, &test)
+                        "{}\n              (seed {seed:#x} {}: the line re-runs the sweep up \
+                         to it)",
+                        cargo_test_line(&vars, &test),
+                        if mutation.is_some() {
+                            "ran a mutation of an earlier run that this sweep learned from"
+                        } else {
+                            "ran its own policy here, but run alone it would learn from its \
+                             whole block of 1,000 seeds"
+                        }
                     ),
                 };
                 let nondeterministic = f.nondeterminism.is_some()
