@@ -8,7 +8,9 @@
 //! - the story names the preempted task, what it had just done and who ran instead; the
 //!   report gains the "shrunk schedule" section;
 //! - `shrink(false)` and `shrink_budget(0)` turn it off; the budget bounds the re-runs;
-//!   shrinking is deterministic; a search's failure is shrunk too.
+//!   shrinking is deterministic; a search's failure is shrunk too;
+//! - a failure found by a random walk after a long prefix (hundreds of incidental
+//!   preemptions) shrinks to the one deviation from the default order it needs.
 
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -202,6 +204,64 @@ fn a_search_failure_is_shrunk_too() {
         .shrink(false)
         .try_check(noisy_lost_update)
         .unwrap_err();
+    assert_eq!(again.message, f.message);
+    assert_eq!(again.trace.to_string(), s.trace.to_string());
+}
+
+/// A window after a long prefix (as `examples/strategies.rs`'s bug 7, smaller): four
+/// workers do 30 polls each; then a coordinator flags a migration for one poll; a reader
+/// that was started at the beginning must first run inside that poll.
+async fn late_window() -> Result<(), String> {
+    let migrating = Rc::new(Cell::new(false));
+    let seen = Rc::new(Cell::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            create_task_named(format!("worker {i}"), async {
+                for _ in 0..30 {
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let m = migrating.clone();
+    let coordinator = create_task_named("coordinator", async move {
+        for w in workers {
+            w.await.unwrap();
+        }
+        m.set(true);
+        yield_now().await;
+        m.set(false);
+    });
+    let (m, s) = (migrating.clone(), seen.clone());
+    let reader = create_task_named("reader", async move {
+        s.set(m.get());
+    });
+    coordinator.await.unwrap();
+    reader.await.unwrap();
+    if seen.get() {
+        Err("the reader saw the migration".into())
+    } else {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_random_walks_failure_after_a_long_prefix_shrinks_to_one_preemption() {
+    // The default sweep finds it with a mutation whose walk preempts all along; the
+    // schedule the bug needs is the default order with one deviation late in the run.
+    let f = builder("late_window")
+        .seeds(0..1000)
+        .try_check(late_window)
+        .expect_err("the window is found");
+    let s = f.shrunk.as_ref().expect("shrunk");
+    assert!(s.preemptions_before > 10, "{}", s.preemptions_before);
+    assert_eq!(s.preemptions_after, 1, "{}", s.story.join("\n"));
+    // The shrunk trace fails the same way.
+    let again = builder("late_window")
+        .shrink(false)
+        .replay(&s.trace)
+        .try_check(late_window)
+        .expect_err("the shrunk trace fails");
     assert_eq!(again.message, f.message);
     assert_eq!(again.trace.to_string(), s.trace.to_string());
 }

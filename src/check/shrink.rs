@@ -3,7 +3,11 @@
 //! When a sweep ([`Builder::try_check`]/[`check`](Builder::check)), a search
 //! ([`Builder::check_all`]) or a replay fails, the shrinker first searches the schedules
 //! with fewer preemptions than the failing one, fewest first (the bounded search of
-//! [`Builder::check_all`], with half the budget), for one that fails the same way. Then it
+//! [`Builder::check_all`], with half the budget), for one that fails the same way. If the
+//! best schedule so far still has more than one preemption, it tries the default
+//! scheduler (below) with a single deviation, latest first (at most a quarter of the
+//! budget): the search's budget goes to the free choices of long runs, and a failure
+//! found by a random walk often needs only one task run at one late point. Then it
 //! rewrites the best schedule so far as a list of *deviations* from a default scheduler
 //! (continue the task that just ran if it can, else asyncio's next item): the steps where
 //! the run chose something else, and re-runs modified lists — a deviation dropped, a group of them dropped, one moved
@@ -147,6 +151,15 @@ impl Builder {
             same.then(|| Run::new(outcome, record.take()))
         };
 
+        // The default scheduler's run (every decision the default), to learn its decisions.
+        let try_default = |runs: &mut u32| -> Vec<StepRecord> {
+            *runs += 1;
+            let (policy, record) = Guided::new("shrunk", Rc::new(Vec::new()), false);
+            let policy = policy.with_recorded(faults, randoms.clone());
+            drop(self.run_one(Box::new(policy), body));
+            record.take()
+        };
+
         // The original schedule, decision for decision, to learn its decisions.
         let full: Vec<Option<Pick>> = decisions_of(original, faults)
             .into_iter()
@@ -192,10 +205,38 @@ impl Builder {
             }
         }
 
+        // 2. One deviation from the default scheduler, latest first (at most a quarter of
+        //    the budget). Phase 1 spends its budget on the free choices of long runs (who
+        //    runs next when a task ends); a bug that needs one task run at one point late
+        //    in the run — typical of a failure found by a random walk, whose schedule
+        //    carries hundreds of incidental preemptions — is found here in a few runs.
+        if best.metric.0 > 1 && runs < budget {
+            let plain = try_default(&mut runs);
+            let limit = budget.min(runs + budget / 4);
+            'late: for p in (0..plain.len()).rev() {
+                for (j, &c) in plain[p].cands.iter().enumerate() {
+                    if j == plain[p].default {
+                        continue;
+                    }
+                    if runs >= limit {
+                        break 'late;
+                    }
+                    let mut plan = vec![None; p];
+                    plan.push(Some(c));
+                    if let Some(r) = try_plan(plan, &mut runs) {
+                        if r.metric < best.metric {
+                            best = r;
+                            break 'late;
+                        }
+                    }
+                }
+            }
+        }
+
         let mut improved = true;
         while improved && runs < budget {
             improved = false;
-            // 2. Drop groups of deviations, halving the group size (delta debugging).
+            // 3. Drop groups of deviations, halving the group size (delta debugging).
             let mut size = best.deviations().len().div_ceil(2).max(1);
             loop {
                 let mut start = 0;
@@ -219,7 +260,7 @@ impl Builder {
                 }
                 size = size.div_ceil(2);
             }
-            // 3. Move each deviation one step earlier, or point it at another item.
+            // 4. Move each deviation one step earlier, or point it at another item.
             let mut i = 0;
             while i < best.deviations().len() && runs < budget {
                 let p = best.deviations()[i];
