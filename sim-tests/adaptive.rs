@@ -391,14 +391,18 @@ fn the_default_sweep_learns_and_a_chosen_policy_does_not_unless_asked() {
 
 #[test]
 fn a_one_seed_run_at_the_top_of_the_seed_space_re_runs_its_block_without_overflow() {
-    // The last block of the u64 seeds is 616 seeds long; most of its seeds may mutate.
+    // The last block of the u64 seeds is 616 seeds long; most of its seeds may mutate,
+    // and a passing run's summary says what ran first.
+    let mut relearned = 0;
     for seed in [u64::MAX, u64::MAX - 1, u64::MAX - 2, u64::MAX - 3] {
         let s = plain("top_seed")
             .seed(seed)
             .try_check(passing_body)
             .expect("passes");
         assert_eq!(s.runs, 1, "{seed:#x}");
+        relearned += usize::from(s.notes.iter().any(|n| n.contains("ran first, quietly")));
     }
+    assert!(relearned > 0);
 }
 
 #[test]

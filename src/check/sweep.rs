@@ -118,6 +118,14 @@ impl Builder {
         };
         let mut summary = Summary::new(format!("checked {what} under {under}"), 0, 0);
         summary.notes = self.env_notes(&env);
+        if let Some(s) = quiet_before.filter(|&s| s > block_start(s)) {
+            summary.notes.push(format!(
+                "seed {s:#x} learns from the seeds before it in its block, as a sweep from \
+                 {:#x} does: {:#x}..{s:#x} ran first, quietly",
+                block_start(s),
+                block_start(s)
+            ));
+        }
         let learned = self.learn_run_length(body);
         let learns = learning && (sweep.is_some() || quiet_before.is_some());
         let mut learner: Option<Learner> = None;
@@ -236,14 +244,6 @@ impl Builder {
                         "seed {seed:#x} ran a mutation: the sweep learned from coverage \
                          (Builder::adaptive), {} run(s) in its corpus",
                         l.corpus_len()
-                    ));
-                }
-                if quiet_before.is_some() && seed > block_start(seed) {
-                    f.notes.push(format!(
-                        "seed {seed:#x} learns from the seeds before it in its block, as a \
-                         sweep from {:#x} does: {:#x}..{seed:#x} ran first, quietly",
-                        block_start(seed),
-                        block_start(seed)
                     ));
                 }
                 f.notes.splice(0..0, summary.notes.iter().cloned());
