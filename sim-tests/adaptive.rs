@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use simloop::{Builder, Env, Failure, Random};
+use simloop::{Body, Builder, Env, Failure, Random};
 
 /// A sweep as the code sets it up, without `adaptive`.
 fn plain(name: &str) -> Builder {
@@ -131,13 +131,17 @@ fn a_mutation_failure(name: &str, shrink: bool, step: u64, offset: u64) -> Box<F
         .expect("some range finds the relay by a mutation")
 }
 
-/// Runs `relay_body` under the environment `line` sets.
-fn rerun(name: &str, line: &str) -> Box<Failure> {
-    sweep(name)
-        .shrink(false)
+/// Runs `body` with `b` under the environment `line` sets; it must fail again.
+fn rerun_with<B: Body>(b: Builder, line: &str, body: B) -> Box<Failure> {
+    b.shrink(false)
         .env(env_of_line(line))
-        .try_check(relay_body)
+        .try_check(body)
         .expect_err("the line fails again")
+}
+
+/// Runs `relay_body` in a learning sweep under the environment `line` sets.
+fn rerun(name: &str, line: &str) -> Box<Failure> {
+    rerun_with(sweep(name), line, relay_body)
 }
 
 /// The environment a printed replay line sets (`VAR=value … cargo test …`).
@@ -297,11 +301,7 @@ fn a_sharded_sweeps_mutation_failure_names_its_shard() {
     let line = f.replay_command.lines().next().unwrap();
     assert!(line.contains(" SIMLOOP_SHARD="), "{line}");
     assert!(line.starts_with("SIMLOOP_SEEDS="), "{line}");
-    let again = plain("replay_shard")
-        .shrink(false)
-        .env(env_of_line(line))
-        .try_check(relay_body)
-        .expect_err("the line fails again");
+    let again = rerun_with(plain("replay_shard"), line, relay_body);
     assert_eq!(again.seed, f.seed);
     assert_eq!(again.trace.to_string(), f.trace.to_string());
 }
@@ -329,11 +329,7 @@ fn plain_seeds_keep_their_seed_line_and_never_re_run_a_block() {
             line.starts_with(&format!("SIMLOOP_SEED={seed:#x} ")),
             "{line}"
         );
-        let again = b()
-            .shrink(false)
-            .env(env_of_line(line))
-            .try_check(lost_update)
-            .expect_err("fails again");
+        let again = rerun_with(b(), line, lost_update);
         assert_eq!(again.trace.to_string(), f.trace.to_string());
         assert!(!again.notes.iter().any(|n| n.contains("quietly")));
     }
@@ -431,11 +427,7 @@ fn a_plain_failure_inside_a_block_gets_the_line_that_reproduces_it() {
         } else {
             seed_lines += 1;
         }
-        let again = plain("mid_block")
-            .shrink(false)
-            .env(env_of_line(line))
-            .try_check(lost_update)
-            .expect_err("fails again");
+        let again = rerun_with(plain("mid_block"), line, lost_update);
         assert_eq!(again.seed, f.seed);
         assert_eq!(again.trace.to_string(), f.trace.to_string());
     }

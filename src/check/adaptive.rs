@@ -23,6 +23,7 @@
 use super::corpus::Corpus;
 use super::coverage::features;
 use crate::event_loop::sites::TaskStep;
+use crate::policy::buggify::mix;
 use std::ops::Range;
 
 use crate::policy::mutant::MutantPlan;
@@ -36,14 +37,6 @@ pub(crate) const WARM_UP: u64 = 16;
 pub(crate) const MUTATE_PERCENT: u64 = 75;
 /// Keeps the "mutate or not" hash apart from every other use of a seed ("simloopa").
 const SPLIT_KEY: u64 = 0x7369_6d6c_6f6f_7061;
-
-/// SplitMix64's finaliser.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
 
 /// The first seed of `seed`'s block.
 pub(crate) fn block_start(seed: u64) -> u64 {

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::buggify::{site_hash, site_path};
 use crate::event_loop::sites::TaskStep;
+use crate::policy::buggify::mix;
 
 /// A feature of a run (see the module docs).
 pub(crate) type Feature = u64;
@@ -61,10 +62,7 @@ pub(crate) struct FeatureHasher(u64);
 
 impl std::hash::Hasher for FeatureHasher {
     fn finish(&self) -> u64 {
-        let mut x = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        x ^ (x >> 31)
+        mix(self.0)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {

@@ -142,22 +142,19 @@ impl Builder {
         let faults = original
             .events()
             .any(|e| matches!(e.kind, EventKind::Buggify { .. }));
-        let try_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> Option<Run> {
+        // One re-run following `plan` (the default where it has no pick): its outcome and
+        // the record of its decisions.
+        let run_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> (Outcome, Vec<StepRecord>) {
             *runs += 1;
             let (policy, record) = Guided::new("shrunk", Rc::new(plan), false);
             let policy = policy.with_recorded(faults, randoms.clone());
             let outcome = self.run_one(Box::new(policy), body);
-            let same = matches!(&outcome.result, Err((k, m)) if k == &target.0 && m == &target.1);
-            same.then(|| Run::new(outcome, record.take()))
+            (outcome, record.take())
         };
-
-        // The default scheduler's run (every decision the default), to learn its decisions.
-        let try_default = |runs: &mut u32| -> Vec<StepRecord> {
-            *runs += 1;
-            let (policy, record) = Guided::new("shrunk", Rc::new(Vec::new()), false);
-            let policy = policy.with_recorded(faults, randoms.clone());
-            drop(self.run_one(Box::new(policy), body));
-            record.take()
+        let try_plan = |plan: Vec<Option<Pick>>, runs: &mut u32| -> Option<Run> {
+            let (outcome, record) = run_plan(plan, runs);
+            let same = matches!(&outcome.result, Err((k, m)) if k == &target.0 && m == &target.1);
+            same.then(|| Run::new(outcome, record))
         };
 
         // The original schedule, decision for decision, to learn its decisions.
@@ -211,7 +208,8 @@ impl Builder {
         //    in the run — typical of a failure found by a random walk, whose schedule
         //    carries hundreds of incidental preemptions — is found here in a few runs.
         if best.metric.0 > 1 && runs < budget {
-            let plain = try_default(&mut runs);
+            // The default scheduler's run (every decision the default), for its decisions.
+            let (_, plain) = run_plan(Vec::new(), &mut runs);
             let limit = budget.min(runs + budget / 4);
             'late: for p in (0..plain.len()).rev() {
                 for (j, &c) in plain[p].cands.iter().enumerate() {

@@ -47,7 +47,7 @@ use crate::time::instant::Instant;
 use crate::trace::Trace;
 use std::fmt;
 
-mod buggify;
+pub(crate) mod buggify;
 mod bytes;
 mod fifo;
 pub(crate) mod guided;
