@@ -264,4 +264,13 @@ fn a_random_walks_failure_after_a_long_prefix_shrinks_to_one_preemption() {
         .expect_err("the shrunk trace fails");
     assert_eq!(again.message, f.message);
     assert_eq!(again.trace.to_string(), s.trace.to_string());
+    // The same sweep again finds and shrinks it to the same trace and story.
+    let g = builder("late_window")
+        .seeds(0..1000)
+        .try_check(late_window)
+        .expect_err("found again");
+    let t = g.shrunk.as_ref().expect("shrunk");
+    assert_eq!(g.seed, f.seed);
+    assert_eq!(t.trace.to_string(), s.trace.to_string());
+    assert_eq!(t.story, s.story);
 }
